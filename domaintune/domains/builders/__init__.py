@@ -1,0 +1,1 @@
+"""Builders turn a real source (a Debian dictionary package) into a shipped domain folder."""
