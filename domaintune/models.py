@@ -97,7 +97,9 @@ def load_model(name: str, cache_dir: str | Path | None = None, trust_remote_code
     """Load (model, tokenizer) in fp32 for CPU work; the tokenizer gets a pad token if it lacks one."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # one bar per trial load would bury Ray's progress table
     path = prepare_model(name, cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token_id is None:

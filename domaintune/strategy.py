@@ -89,6 +89,16 @@ class Strategy(BaseModel):
             used.add("white")
         return [level for level in LEVELS if level in used] or ["none"]
 
+    def describe(self) -> str:
+        """A short human label, e.g. ``chat 3-shot + LoRA r8 q_proj,v_proj top:8 lr1.0e-03 16 steps``."""
+        text = f"{self.template} {self.n_shots}-shot"
+        if self.lora:
+            text += (
+                f" + LoRA r{self.lora_rank} a{self.lora_alpha:g} {self.lora_target_modules} {self.lora_layers}"
+                f" lr{self.learning_rate:.1e} {self.steps} steps on {self.train_fraction:.0%} of train"
+            )
+        return text
+
     def active(self) -> dict[str, Any]:
         """Only the levers that matter: LoRA settings are dropped when LoRA is off."""
         values = self.model_dump()

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from domaintune.domains import Domain
     from domaintune.strategy import Strategy
 
-Report = Callable[[int, dict[str, float]], None]
-"""``report(step, metrics)``: step is the number of training steps done so far."""
+Report = Callable[[int, dict[str, float], dict[str, float]], None]
+"""``report(step, metrics, cost)``: steps trained so far, the split's metrics, the cost so far."""
 
 
 @dataclass

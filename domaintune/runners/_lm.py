@@ -100,7 +100,7 @@ class LMRunner:
                 model.save_pretrained(adapter_dir)
                 result.adapter_dir = adapter_dir
             if report is not None:
-                report(step, metrics)
+                report(step, dict(metrics), dict(cost))
 
         if strategy.lora and not load_adapter:
             examples = [builder.training_example(row) for row in training_rows(domain, strategy.train_fraction, s.seed)]

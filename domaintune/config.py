@@ -1,0 +1,118 @@
+"""Sweep configs: ``experiments/*.yaml`` parsed with ``yaml.safe_load`` into validated models.
+
+Every setting has one home here (its default and its comment); the code below the config
+receives values, it never invents a second default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from domaintune.errors import ConfigError
+from domaintune.runners._settings import RunnerSettings
+from domaintune.search_spaces import SearchSpace, get_space
+from domaintune.strategy import Strategy, format_validation_error
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchSettings(_Section):
+    num_samples: int = Field(8, ge=1, description="trials in the sweep")
+    max_concurrent: int = Field(2, ge=1, description="trials running at once")
+    seed: int = Field(0, description="seeds the Optuna TPE sampler")
+    n_startup_trials: int = Field(4, ge=0, description="random trials before TPE models the results")
+    scheduler: Literal["asha", "fifo"] = Field("asha", description="asha stops poor trials early; fifo never does")
+    grace_period: int = Field(1, ge=1, description="ASHA: reports a trial always gets")
+    reduction_factor: int = Field(2, ge=2, description="ASHA: keep 1/reduction_factor at each rung")
+    reuse_actors: bool = Field(True, description="reuse trial processes (saves ~3 s per trial)")
+    cpus_per_trial: float = Field(1.0, gt=0, description="Ray CPUs per trial")
+    gpus_per_trial: float = Field(0.0, ge=0, description="Ray GPUs per trial")
+    points_to_evaluate: list[dict[str, Any]] = Field(
+        default_factory=list, description="strategies to evaluate first (warm start), in order"
+    )
+
+
+class TrackingSettings(_Section):
+    uri: str | None = Field(None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI, else ./mlflow.db")
+    experiment: str = Field("domaintune", description="MLflow experiment that holds the sweeps")
+
+
+class SweepConfig(_Section):
+    name: str = Field("sweep", description="sweep name: the MLflow parent run and the Ray experiment")
+    domain: str = Field("jargon", description="built-in domain name or a domain folder")
+    metric: str = Field("accuracy", description="the metric the sweep optimizes")
+    direction: Literal["maximize", "minimize"] = "maximize"
+    space: str | dict[str, Any] = Field(
+        "hybrid", description="a named space, or a mapping of levers (with `base: NAME` to start from one)"
+    )
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    storage: str | None = Field(None, description="Ray results folder (default ./.domaintune/ray_results)")
+    address: str | None = Field(None, description="Ray cluster address; default $RAY_ADDRESS, else a local Ray")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not value or any(c in value for c in "/\\ "):
+            raise ValueError(f"{value!r} must be non-empty, without spaces or slashes")
+        return value
+
+    def search_space(self, where: str = "space") -> SearchSpace:
+        if isinstance(self.space, str):
+            return get_space(self.space)
+        spec = dict(self.space)
+        base = spec.pop("base", None)
+        space = SearchSpace.parse(spec, where=where)
+        return get_space(base).merged(space) if base else space
+
+    def warm_start_strategies(self, where: str = "search.points_to_evaluate") -> list[Strategy]:
+        fixed = self.search_space().fixed
+        return [
+            Strategy.from_dict({**fixed, **point}, where=f"{where}[{i}]")
+            for i, point in enumerate(self.search.points_to_evaluate)
+        ]
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.direction == "maximize" else "min"
+
+
+def parse_config(data: Any, where: str) -> SweepConfig:
+    """Validate a loaded mapping; every error names ``where`` and the key path."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        config = SweepConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, where)) from None
+    # Parse the space and warm-start points now so a bad lever fails before any work starts.
+    space = config.search_space(where=f"{where}: space")
+    for strategy in config.warm_start_strategies(where=f"{where}: search.points_to_evaluate"):
+        space.point(strategy, where=f"{where}: search.points_to_evaluate")
+    return config
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepConfig:
+    """Read a YAML sweep config; ``overrides`` are dotted keys (``search.num_samples``) set on top."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    for dotted, value in (overrides or {}).items():
+        target = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            target = target.setdefault(key, {})
+        target[leaf] = value
+    return parse_config(data, str(path))

@@ -1,0 +1,43 @@
+"""Figures logged on a sweep's parent run (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def sweep_figures(order: list[str], history: dict[str, list[tuple[int, float]]], metric: str, mode: str) -> dict[str, Any]:
+    """``trials``: the metric at every report of every trial; ``progress``: best so far by trial."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = {}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for trial_id in order:
+        points = history.get(trial_id, [])
+        if points:
+            steps, values = zip(*points)
+            ax.plot(steps, values, marker="o", label=trial_id)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title("Every trial's reports (ASHA stops the weak ones early)")
+    if len(order) <= 12:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    figures["trials"] = fig
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    finals = [history[t][-1][1] for t in order if history.get(t)]
+    best, running = [], None
+    for value in finals:
+        running = value if running is None else (max(running, value) if mode == "max" else min(running, value))
+        best.append(running)
+    ax.plot(range(1, len(finals) + 1), finals, "o", label="trial")
+    ax.step(range(1, len(best) + 1), best, where="post", label="best so far")
+    ax.set_xlabel("trial (start order)")
+    ax.set_ylabel(f"validation {metric}")
+    ax.legend()
+    fig.tight_layout()
+    figures["progress"] = fig
+    return figures

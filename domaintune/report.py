@@ -1,0 +1,69 @@
+"""Terminal output: tables for sweep results and listings (rich)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domaintune.sweep import SweepResult
+
+
+def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_sweep_result(result: SweepResult) -> None:
+    rows = [
+        [
+            t.trial_id,
+            t.status + (" (stopped early)" if t.stopped_early and t.status == "FINISHED" else ""),
+            _fmt(t.metric),
+            str(t.steps),
+            f"{t.cost.get('train_seconds', 0) + t.cost.get('eval_seconds', 0):.0f}",
+            _describe(t.strategy),
+        ]
+        for t in result.trials
+    ]
+    print_table(
+        f"Sweep {result.name} on {result.domain} ({len(result.trials)} trials, {result.seconds:.0f} s)",
+        ["trial", "status", f"val {result.metric}", "steps", "seconds", "strategy"],
+        rows,
+    )
+    if result.best_strategy is None:
+        print("No trial finished.")
+        return
+    cost = result.best_cost
+    print_table(
+        "Best strategy",
+        ["strategy", f"validation {result.metric}", f"test {result.metric}", "cost"],
+        [
+            [
+                _describe(result.best_strategy),
+                _fmt(result.best_validation),
+                f"{_fmt(result.test_score)} (n={result.test_examples})",
+                f"train {cost.get('train_seconds', 0):.0f} s, eval {cost.get('eval_seconds', 0):.0f} s, "
+                f"{int(cost.get('trainable_params', 0)):,} trainable params, "
+                f"{cost.get('prompt_tokens', 0):.0f} prompt tokens/question",
+            ]
+        ],
+    )
+    print(f"MLflow: {result.tracking_uri} (experiment {result.experiment_id}, sweep run {result.parent_run_id})")
+    print(f"Look at it with: domaintune ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
+
+
+def _describe(strategy: dict) -> str:
+    from domaintune.strategy import Strategy
+
+    return Strategy.from_dict(strategy).describe()

@@ -1,0 +1,193 @@
+"""The one module that writes MLflow: a parent run per sweep, a nested child run per trial.
+
+It knows nothing of Ray; the sweep feeds it trial events. Every run it opens is closed on
+every path: FINISHED, FAILED (with the error) or KILLED (Ctrl-C, driver shutdown).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from domaintune.errors import TrackingError
+
+if TYPE_CHECKING:
+    from domaintune.domains import Domain
+
+DEFAULT_STORE = "mlflow.db"
+# Param values MLflow accepts (6000 chars); longer ones are cut with a marker.
+_MAX_PARAM = 6000
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """Config value, else ``$MLFLOW_TRACKING_URI``, else an absolute ``sqlite:///…/mlflow.db`` in the cwd."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        return f"sqlite:///{Path.cwd().resolve() / DEFAULT_STORE}"
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        # A relative sqlite path would move with the working directory of each process.
+        return f"sqlite:///{Path(uri[len('sqlite:///'):]).resolve()}"
+    if "://" not in uri:
+        raise TrackingError(
+            f"tracking URI {uri!r}: MLflow 3 refuses a plain folder (file store); "
+            "use sqlite:///PATH.db or an http(s):// server"
+        )
+    return uri
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming the URI, when a tracking server does not answer."""
+    if uri.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+                if response.status != 200:
+                    raise TrackingError(f"tracking server {uri} answered {response.status} on /health")
+        except (urllib.error.URLError, OSError) as error:
+            raise TrackingError(f"tracking server {uri} is unreachable: {error}") from None
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri[len("sqlite:///"):]).parent
+        if not folder.is_dir():
+            raise TrackingError(f"tracking URI {uri}: folder {folder} does not exist")
+
+
+def _params(values: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, value in values.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        out[key] = text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 3] + "..."
+    return out
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config mapping to dotted keys (``search.num_samples``), lists kept whole."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+class SweepTracker:
+    """Records one sweep. Create it, ``start()``, feed trial events, then ``finish()`` or ``close()``."""
+
+    def __init__(self, uri: str | None, experiment: str):
+        from mlflow.tracking import MlflowClient
+
+        self.uri = resolve_tracking_uri(uri)
+        check_reachable(self.uri)
+        self.client = MlflowClient(tracking_uri=self.uri)
+        try:
+            found = self.client.get_experiment_by_name(experiment)
+            self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+        except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
+            raise TrackingError(f"tracking store {self.uri}: cannot open experiment {experiment!r}: {error}") from None
+        self.parent_id: str | None = None
+        self.trial_runs: dict[str, str] = {}
+        self.open_runs: set[str] = set()
+        self.history: dict[str, list[tuple[int, float]]] = {}
+
+    def start(self, name: str, config: dict[str, Any], space: dict[str, Any], domain: Domain) -> str:
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=name,
+            tags={
+                "domaintune.kind": "sweep",
+                "domaintune.domain": domain.name,
+                "domaintune.domain_fingerprint": domain.fingerprint,
+            },
+        )
+        self.parent_id = run.info.run_id
+        self.open_runs.add(self.parent_id)
+        params = _params(flatten(config))
+        params["domain_fingerprint"] = domain.fingerprint
+        self._log_params(self.parent_id, params)
+        self.client.log_dict(self.parent_id, config, "config.json")
+        self.client.log_dict(self.parent_id, space, "search_space.json")
+        return self.parent_id
+
+    def _log_params(self, run_id: str, params: dict[str, str]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, v) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[start : start + 100])
+
+    def start_trial(self, trial_id: str, strategy: dict[str, Any], domain: Domain) -> str:
+        assert self.parent_id, "start() the sweep first"
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"trial-{trial_id}",
+            tags={
+                "mlflow.parentRunId": self.parent_id,
+                "domaintune.kind": "trial",
+                "domaintune.trial_id": trial_id,
+                "domaintune.domain": domain.name,
+                "domaintune.domain_fingerprint": domain.fingerprint,
+            },
+        )
+        run_id = run.info.run_id
+        self.trial_runs[trial_id] = run_id
+        self.open_runs.add(run_id)
+        self._log_params(run_id, _params(strategy))
+        self.client.log_dict(run_id, strategy, "strategy.json")
+        return run_id
+
+    def log_trial_metrics(self, trial_id: str, step: int, metrics: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        run_id = self.trial_runs[trial_id]
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
+        self.client.log_batch(run_id, metrics=items)
+
+    def end_trial(self, trial_id: str, status: str, tags: dict[str, str] | None = None, error: str | None = None) -> None:
+        run_id = self.trial_runs.get(trial_id)
+        if run_id is None or run_id not in self.open_runs:
+            return
+        for key, value in (tags or {}).items():
+            self.client.set_tag(run_id, key, value)
+        if error:
+            self.client.set_tag(run_id, "domaintune.error", error[-5000:])
+            self.client.log_text(run_id, error, "error.txt")
+        self.client.set_terminated(run_id, status=status)
+        self.open_runs.discard(run_id)
+
+    def finish(self, summary: dict[str, Any], metrics: dict[str, float], figures: dict[str, Any]) -> None:
+        """Record the chosen strategy and its scores on the parent run and close it."""
+        assert self.parent_id
+        self._log_params(self.parent_id, _params({f"best.{k}": v for k, v in summary.get("best_strategy", {}).items()}))
+        self.log_metrics(self.parent_id, metrics)
+        self.client.log_dict(self.parent_id, summary, "summary.json")
+        for name, figure in figures.items():
+            self.client.log_figure(self.parent_id, figure, f"plots/{name}.png")
+        self.client.set_terminated(self.parent_id, status="FINISHED")
+        self.open_runs.discard(self.parent_id)
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+
+    def log_artifact_text(self, text: str, path: str) -> None:
+        assert self.parent_id
+        self.client.log_text(self.parent_id, text, path)
+
+    def close(self, status: str = "KILLED", error: str | None = None) -> None:
+        """Close every run still open (children first) with ``status``; safe to call twice."""
+        for run_id in sorted(self.open_runs, key=lambda r: r == self.parent_id):
+            try:
+                if error and run_id == self.parent_id:
+                    self.client.set_tag(run_id, "domaintune.error", error[-5000:])
+                self.client.set_terminated(run_id, status=status)
+            except Exception:  # noqa: BLE001 - closing must go on for the other runs
+                pass
+        self.open_runs.clear()
