@@ -37,7 +37,12 @@ def multiple_choice_splits(
     split cannot eliminate options just because it memorised their training terms.
     """
     rng = random.Random(seed)
-    entries = sorted({term: definition for term, definition in glossary}.items())
+    # One term per definition text: a shared definition (synonyms, masked look-alikes) would make
+    # a question ambiguous or put a training answer among another split's options.
+    by_definition: dict[str, str] = {}
+    for term, definition in sorted(dict(glossary).items()):
+        by_definition.setdefault(definition, term)
+    entries = sorted((term, definition) for definition, term in by_definition.items())
     rng.shuffle(entries)
     splits: dict[str, list[dict[str, Any]]] = {}
     start = 0

@@ -106,17 +106,15 @@ class LMRunner:
             examples = [builder.training_example(row) for row in training_rows(domain, strategy.train_fraction, s.seed)]
             clock = [time.perf_counter()]
 
-            def on_step(step: int, loss: float) -> None:
+            def on_step(step: int, loss: float, tokens: int) -> None:
                 result.train_losses.append(loss)
+                cost["train_tokens"] += tokens
                 cost["train_seconds"] += time.perf_counter() - clock[0]
                 if step % s.eval_every == 0 or step == strategy.steps:
                     evaluate(step)
                 clock[0] = time.perf_counter()
 
-            pad_id = tokenizer.pad_token_id
-            cost["train_tokens"] = float(
-                train(model, examples, strategy, s.batch_size, s.max_length, pad_id, s.seed, on_step)
-            )
+            train(model, examples, strategy, s.batch_size, s.max_length, tokenizer.pad_token_id, s.seed, on_step)
         else:
             evaluate(strategy.steps if strategy.lora else 0)
         return result

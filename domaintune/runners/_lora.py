@@ -75,9 +75,9 @@ def train(
     max_length: int,
     pad_id: int,
     seed: int,
-    on_step: Callable[[int, float], None],
+    on_step: Callable[[int, float, int], None],
 ) -> int:
-    """Run ``strategy.steps`` AdamW steps; call ``on_step(step, loss)`` after each. Returns tokens seen."""
+    """Run ``strategy.steps`` AdamW steps; call ``on_step(step, loss, tokens)`` after each. Returns tokens seen."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -92,6 +92,6 @@ def train(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += real
-        on_step(step, float(loss.detach()))
+        on_step(step, float(loss.detach()), real)
     model.eval()
     return tokens

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from domaintune.runners import LMRunner, RunnerSettings
+from domaintune.runners._lm import training_rows
+from domaintune.runners._lora import apply_lora, batches, train
+from domaintune.runners._prompting import PromptBuilder
+from domaintune.strategy import Strategy
+
+
+def test_runner_reports_at_intervals_and_returns_cost(tiny_model_dir, small_domain, tmp_path):
+    settings = RunnerSettings(model=tiny_model_dir, eval_examples=6, eval_every=2, batch_size=4)
+    reports = []
+    strategy = Strategy(lora=True, steps=5, lora_rank=4, lora_layers="top:2")
+    result = LMRunner(settings).run(
+        small_domain, strategy, report=lambda step, m, c: reports.append((step, m, c)), adapter_dir=str(tmp_path / "a")
+    )
+    assert [step for step, _, _ in reports] == [2, 4, 5]
+    assert 0.0 <= result.metrics["accuracy"] <= 1.0 and result.steps == 5 and len(result.train_losses) == 5
+    cost = result.cost
+    assert cost["train_seconds"] > 0 and cost["eval_seconds"] > 0 and cost["train_tokens"] > 0
+    assert cost["trainable_params"] == 4 * (32 + 32 + 32 + 16) * 2  # q 32->32, v 32->16, 2 layers
+    assert reports[-1][2]["train_tokens"] == cost["train_tokens"]
+    # The saved adapter reproduces the last reported score exactly.
+    again = LMRunner(settings).run(small_domain, strategy, load_adapter=result.adapter_dir)
+    assert again.metrics["accuracy"] == result.metrics["accuracy"]
+
+
+def test_prompt_only_strategy_trains_nothing_and_pays_prompt_tokens(tiny_model_dir, small_domain):
+    settings = RunnerSettings(model=tiny_model_dir, eval_examples=4)
+    zero = LMRunner(settings).run(small_domain, Strategy())
+    shots = LMRunner(settings).run(small_domain, Strategy(n_shots=3))
+    assert zero.cost["trainable_params"] == 0 and zero.cost["train_seconds"] == 0 and zero.steps == 0
+    assert shots.cost["prompt_tokens"] > zero.cost["prompt_tokens"] + 30
+
+
+def test_train_fraction_sets_the_subset_size(small_domain):
+    assert len(training_rows(small_domain, 0.25, seed=0)) == 16
+    assert training_rows(small_domain, 0.25, seed=0) == training_rows(small_domain, 0.25, seed=0)
+
+
+@pytest.mark.slow
+def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm2_dir, jargon):
+    """Held-out batch loss before vs after 6 steps on the Jargon train split (real SmolLM2)."""
+    from domaintune.models import load_model
+
+    torch.set_num_threads(1)
+    model, tokenizer = load_model(smollm2_dir)
+    builder = PromptBuilder(tokenizer, "instruction", jargon.title, [])
+    examples = [builder.training_example(row) for row in jargon.splits["train"][:16]]
+    strategy = Strategy(lora=True, lora_rank=8, lora_layers="top:8", learning_rate=3e-3, steps=6)
+    model = apply_lora(model, strategy, seed=0)
+    ids, mask, labels, _ = next(batches(examples[:8], 8, 96, tokenizer.pad_token_id, seed=1))
+
+    def batch_loss() -> float:
+        with torch.no_grad():
+            return float(model(input_ids=ids, attention_mask=mask, labels=labels).loss)
+
+    before = batch_loss()
+    losses = []
+    train(model, examples[:8], strategy, 4, 96, tokenizer.pad_token_id, 0, lambda step, loss, tokens: losses.append(loss))
+    after = batch_loss()
+    assert after < before - 0.2, (before, after, losses)
