@@ -121,12 +121,20 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
             self.status[trial.trial_id] = "FINISHED"
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            error = str(trial.get_error() or "trial failed (no error text recorded by Ray)")
+            error = _trial_error(trial)
             tracker.end_trial(trial.trial_id, "FAILED", error=error)
             self.status[trial.trial_id] = "FAILED"
             self.errors[trial.trial_id] = error.strip().splitlines()[-1] if error.strip() else error
 
     return TrackingCallback()
+
+
+def _trial_error(trial: Any) -> str:
+    """The failed trial's traceback: Ray writes it beside the trial before calling back."""
+    path = trial.error_file
+    if path and Path(path).exists():
+        return Path(path).read_text()
+    return str(trial.get_error() or "trial failed (Ray recorded no error text)")
 
 
 def _init_ray(address: str | None) -> None:

@@ -1,0 +1,108 @@
+"""Real local Ray, real MLflow SQLite store, real peft training (tiny model for speed)."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from domaintune.config import parse_config
+from domaintune.domains import save_domain
+from domaintune.strategy import Strategy
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, **search):
+    folder = save_domain(small_domain, tmp_path / "domain")
+    return parse_config(
+        {
+            "name": "unit",
+            "domain": str(folder),
+            "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 6, "eval_every": 2, "batch_size": 2},
+            "space": {
+                "template": ["plain", "chat"],
+                "n_shots": [0, 1],
+                "lora": [False, True],
+                "lora_rank": [2, 4],
+                "lora_target_modules": ["q_proj,v_proj", "c_attn"],
+                "lora_layers": ["all", "top:2"],
+                "steps": 4,
+            },
+            "search": {"num_samples": 5, "max_concurrent": 2, "scheduler": "fifo", **search},
+            "tracking": {"uri": tracking_uri, "experiment": "unit"},
+            "storage": str(tmp_path / "ray"),
+        },
+        "test config",
+    )
+
+
+def test_sweep_records_parent_and_children_and_survives_a_failing_trial(
+    ray_local, tmp_path, tiny_model_dir, small_domain, tracking_uri
+):
+    from domaintune.sweep import run_sweep
+
+    warm = [
+        {"template": "chat", "n_shots": 1, "lora": False},
+        {"lora": True, "lora_target_modules": "c_attn", "lora_layers": "all", "lora_rank": 2},  # fails: no such module
+        {"lora": True, "lora_target_modules": "q_proj,v_proj", "lora_layers": "top:2", "lora_rank": 4},
+    ]
+    config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, points_to_evaluate=warm)
+    result = run_sweep(config, verbose=0)
+
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([result.experiment_id], order_by=["attributes.start_time ASC"])
+    parent = [r for r in runs if r.info.run_id == result.parent_run_id][0]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.parent_run_id]
+    assert len(runs) == 6 and len(children) == 5
+    assert "RUNNING" not in {r.info.status for r in runs}
+    assert parent.info.status == "FINISHED"
+    failed = [r for r in children if r.info.status == "FAILED"]
+    assert len(failed) == 1 and "c_attn not found" in failed[0].data.tags["domaintune.error"]
+    assert sum(r.info.status == "FINISHED" for r in children) == 4
+
+    # The strategy is logged with the config's keys; metrics at every report; cost metrics.
+    for child in children:
+        assert set(child.data.params) == set(Strategy.model_fields)
+        assert client.list_artifacts(child.info.run_id, "")[0].path in {"strategy.json", "error.txt"}
+    lora_child = [r for r in children if r.data.params["lora"] == "true" and r.info.status == "FINISHED"][0]
+    assert [m.step for m in client.get_metric_history(lora_child.info.run_id, "accuracy")] == [2, 4]
+    assert lora_child.data.metrics["cost.trainable_params"] > 0
+
+    # Warm start: the given strategies ran first, in order.
+    started = [Strategy.from_dict({k: _parse(v) for k, v in r.data.params.items()}) for r in children[:3]]
+    assert [s.active() for s in started] == [Strategy.from_dict({**{"steps": 4}, **w}).active() for w in warm]
+
+    # Parent: best strategy, its validation score, its test score; test used only for the best.
+    assert result.best_strategy is not None and result.test_examples == 6
+    assert parent.data.metrics["best_validation_accuracy"] == max(t.metric for t in result.trials if t.metric is not None)
+    assert "test_accuracy" in parent.data.metrics and parent.data.metrics["trials_failed"] == 1
+    assert parent.data.tags["domaintune.domain_fingerprint"] == small_domain.fingerprint
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} == {"plots/progress.png", "plots/trials.png"}
+
+
+def _parse(text: str):
+    """Params are logged as JSON for non-strings, so they read back with their types."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def test_asha_stops_weak_trials_early(ray_local, tmp_path, tiny_model_dir, small_domain, tracking_uri):
+    from domaintune.sweep import run_sweep
+
+    config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, scheduler="asha", num_samples=6)
+    config = config.model_copy(update={"space": {**config.space, "lora": True, "lora_target_modules": "q_proj,v_proj", "steps": 8}})
+    result = run_sweep(config, verbose=0)
+    assert all(t.status == "FINISHED" for t in result.trials)
+    assert any(t.stopped_early for t in result.trials)
+    assert any(t.steps == 8 for t in result.trials)

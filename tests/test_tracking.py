@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from domaintune.errors import TrackingError
+from domaintune.tracking import SweepTracker, resolve_tracking_uri
+
+
+def _lifecycle(tracker: SweepTracker, domain) -> None:
+    tracker.start("unit", {"name": "unit", "search": {"num_samples": 3}}, {"n_shots": [0, 1]}, domain)
+    tracker.start_trial("a", {"n_shots": 0, "template": "plain"}, domain)
+    tracker.log_trial_metrics("a", 0, {"accuracy": 0.5, "cost.eval_seconds": 1.0})
+    tracker.end_trial("a", "FINISHED")
+    tracker.start_trial("b", {"n_shots": 1, "template": "plain"}, domain)
+    tracker.end_trial("b", "FAILED", error="Traceback ...\nValueError: boom")
+    tracker.start_trial("c", {"n_shots": 1, "template": "chat"}, domain)
+
+
+def test_runs_are_nested_and_none_is_left_running(tracking_uri, small_domain):
+    tracker = SweepTracker(tracking_uri, "unit")
+    _lifecycle(tracker, small_domain)
+    tracker.close("KILLED")
+    client = MlflowClient(tracking_uri)
+    runs = {r.info.run_name: r for r in client.search_runs([tracker.experiment_id])}
+    assert {name: r.info.status for name, r in runs.items()} == {
+        "unit": "KILLED", "trial-a": "FINISHED", "trial-b": "FAILED", "trial-c": "KILLED"
+    }
+    assert all(runs[f"trial-{t}"].data.tags["mlflow.parentRunId"] == tracker.parent_id for t in "abc")
+    assert runs["trial-b"].data.tags["domaintune.error"].endswith("ValueError: boom")
+    assert runs["trial-a"].data.params == {"n_shots": "0", "template": "plain"}
+    assert runs["unit"].data.params["search.num_samples"] == "3"
+    assert runs["unit"].data.tags["domaintune.domain_fingerprint"] == small_domain.fingerprint
+
+
+def test_relative_sqlite_uri_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert resolve_tracking_uri(None) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert resolve_tracking_uri("sqlite:///x.db") == f"sqlite:///{tmp_path.resolve()}/x.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////abs/y.db")
+    assert resolve_tracking_uri(None) == "sqlite:////abs/y.db"
+    with pytest.raises(TrackingError, match="file store"):
+        resolve_tracking_uri("./mlruns")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_server_fails_fast_naming_the_uri():
+    uri = f"http://127.0.0.1:{_free_port()}"
+    started = time.perf_counter()
+    with pytest.raises(TrackingError, match=f"tracking server {uri} is unreachable"):
+        SweepTracker(uri, "unit")
+    assert time.perf_counter() - started < 10
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path):
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--default-artifact-root", str(tmp_path / "artifacts")],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                SweepTracker(uri, "probe")
+                break
+            except TrackingError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("mlflow server did not come up in 60 s")
+        yield uri
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_real_mlflow_server_records_the_same_shape(mlflow_server, small_domain):
+    tracker = SweepTracker(mlflow_server, "served")
+    _lifecycle(tracker, small_domain)
+    tracker.close("KILLED")
+    runs = MlflowClient(mlflow_server).search_runs([tracker.experiment_id])
+    assert sorted(r.info.status for r in runs) == ["FAILED", "FINISHED", "KILLED", "KILLED"]
