@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -88,7 +89,9 @@ def sweep(
         from domaintune.sweep import run_sweep
 
         cfg = load_config(config, _parse_set(set_))
-        result = run_sweep(cfg, address=address, verbose=0 if quiet or as_json else 1)
+        # With --json, stdout carries the JSON alone: Ray's own printing goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            result = run_sweep(cfg, address=address, verbose=0 if quiet or as_json else 1)
         if as_json:
             _print_json(result.to_dict())
         else:

@@ -1,0 +1,77 @@
+"""The whole loop as a user runs it, through the CLI: real SmolLM2, real Ray, real MLflow."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.test_cli import ROOT, domaintune
+
+
+@pytest.mark.slow
+def test_quickstart_shape_with_the_real_model(tmp_path, smollm2_dir):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = domaintune(
+        "sweep", str(ROOT / "experiments" / "quickstart.yaml"), "--json",
+        "--set", "search.num_samples=3", "--set", "runner.eval_examples=6", "--set", "runner.test_examples=6",
+        "--set", "space.steps=2", "--set", "runner.eval_every=2", "--set", "runner.batch_size=2",
+        cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert len(summary["trials"]) == 3 and summary["best_strategy"] is not None
+    assert 0.0 <= summary["test_score"] <= 1.0 and summary["test_examples"] == 6
+    # The first trial is the warm-start point from the config.
+    assert summary["trials"][0]["strategy"]["template"] == "plain" and summary["trials"][0]["strategy"]["lora"] is False
+    runs = MlflowClient(uri).search_runs([summary["experiment_id"]])
+    assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}
+
+
+def _store_has_child(uri: str) -> bool:
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("domaintune")
+    if experiment is None:
+        return False
+    return any("mlflow.parentRunId" in r.data.tags for r in client.search_runs([experiment.experiment_id]))
+
+
+def test_ctrl_c_marks_open_runs_killed(tmp_path, tiny_model_dir, small_domain):
+    from domaintune.domains import save_domain
+
+    config = yaml.safe_load((ROOT / "experiments" / "quickstart.yaml").read_text())
+    config["domain"] = str(save_domain(small_domain, tmp_path / "domain"))
+    config["runner"].update(model=tiny_model_dir, eval_examples=4, eval_every=200, batch_size=2)
+    config["space"].update(lora=True, steps=100000)
+    config["search"].update(points_to_evaluate=[], num_samples=4)
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(config))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "domaintune", "sweep", str(path), "--quiet"],
+        cwd=tmp_path, env={**__import__("os").environ, "MLFLOW_TRACKING_URI": uri},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.time() + 180
+        while not _store_has_child(uri):
+            assert process.poll() is None, process.communicate()[1][-3000:]
+            assert time.time() < deadline, "no trial started in 180 s"
+            time.sleep(1)
+        time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr[-3000:]
+    runs = MlflowClient(uri).search_runs([MlflowClient(uri).get_experiment_by_name("domaintune").experiment_id])
+    statuses = [r.info.status for r in runs]
+    assert "RUNNING" not in statuses and statuses.count("KILLED") >= 2  # the parent and the open trial(s)
