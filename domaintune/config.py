@@ -45,6 +45,7 @@ class TrackingSettings(_Section):
 class SweepConfig(_Section):
     name: str = Field("sweep", description="sweep name: the MLflow parent run and the Ray experiment")
     domain: str = Field("jargon", description="built-in domain name or a domain folder")
+    view: str | None = Field(None, description="which question the domain asks (default: its first view)")
     metric: str = Field("accuracy", description="the metric the sweep optimizes")
     direction: Literal["maximize", "minimize"] = "maximize"
     space: str | dict[str, Any] = Field(

@@ -101,6 +101,8 @@ class SweepTracker:
             tags={
                 "domaintune.kind": "sweep",
                 "domaintune.domain": domain.name,
+                "domaintune.domain_view": domain.view_name,
+                "domaintune.domain_version": domain.version,
                 "domaintune.domain_fingerprint": domain.fingerprint,
             },
         )
@@ -130,6 +132,8 @@ class SweepTracker:
                 "domaintune.kind": "trial",
                 "domaintune.trial_id": trial_id,
                 "domaintune.domain": domain.name,
+                "domaintune.domain_view": domain.view_name,
+                "domaintune.domain_version": domain.version,
                 "domaintune.domain_fingerprint": domain.fingerprint,
             },
         )

@@ -56,19 +56,17 @@ def jargon():
 
 @pytest.fixture
 def small_domain(jargon):
-    """The real Jargon domain cut to a few rows per split (fast to score)."""
-    from domaintune.domains import Domain
+    """The real Jargon glossary cut to a few rows per split (fast to score)."""
+    import dataclasses
 
-    return Domain(
-        name="jargon-small",
-        task=jargon.task,
-        splits={"train": jargon.splits["train"][:64], "validation": jargon.splits["validation"][:12], "test": jargon.splits["test"][:12]},
-        licence=jargon.licence,
-        source=jargon.source,
-        seed=jargon.seed,
-        builder_version=jargon.builder_version,
-        title=jargon.title,
-    )
+    cut = {"train": jargon.splits["train"][:64], "validation": jargon.splits["validation"][:12], "test": jargon.splits["test"][:12]}
+    return dataclasses.replace(jargon, name="jargon-small", splits=cut, corpus=[], fingerprint="")
+
+
+@pytest.fixture
+def small_view(small_domain):
+    """Its term -> definition multiple-choice rows."""
+    return small_domain.view("term_to_definition")
 
 
 @pytest.fixture

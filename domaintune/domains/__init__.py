@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domaintune.domains._domain import (
-    SPLITS,
-    TASKS,
-    Domain,
-    compute_fingerprint,
-    load_domain_folder,
-    save_domain,
-)
+from domaintune.domains._domain import SPLITS, TASKS, VIEWS, Domain, compute_fingerprint
+from domaintune.domains._store import load_domain_folder, read_jsonl, save_domain
 from domaintune.errors import DomainError
 
 __all__ = [
     "SPLITS",
     "TASKS",
+    "VIEWS",
     "BUILTIN_DIR",
     "Domain",
     "builtin_domain_names",
     "compute_fingerprint",
     "load_domain",
+    "read_jsonl",
     "save_domain",
 ]
 

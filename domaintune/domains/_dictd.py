@@ -34,4 +34,10 @@ def read_dictd(name: str, directory: Path = DICTD_DIR) -> Iterator[tuple[str, st
             if headword.startswith("00"):
                 continue
             start = _b64(offset)
-            yield headword, blob[start : start + _b64(length)].decode("utf-8")
+            raw = blob[start : start + _b64(length)]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                # A few GCIDE entries carry Windows-1252 punctuation.
+                text = raw.decode("cp1252", errors="replace")
+            yield headword, text

@@ -1,22 +1,38 @@
-"""The domain: named, licensed task data with train/validation/test splits and a fingerprint."""
+"""The domain: named, licensed task data with train/validation/test splits and a fingerprint.
+
+Two task kinds are stored:
+
+- ``glossary``: rows ``term, definition, options, answer, option_terms`` (the options are
+  definitions, ``option_terms[i]`` is the term whose definition ``options[i]`` is). A glossary
+  domain is asked in two *views*: term -> definition and definition -> term.
+- ``multiple_choice``: rows ``question, options, answer`` (one view).
+
+``Domain.view(name)`` turns either into the multiple-choice rows a runner scores.
+"""
 
 from __future__ import annotations
 
-import gzip
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from domaintune.errors import DomainError
 
 SPLITS = ("train", "validation", "test")
-TASKS = ("multiple_choice",)
+VIEWS: dict[str, tuple[str, ...]] = {
+    "glossary": ("term_to_definition", "definition_to_term"),
+    "multiple_choice": ("multiple_choice",),
+}
+TASKS = tuple(VIEWS)
 # Columns every row of a task kind must have, with their Python types.
 TASK_COLUMNS: dict[str, dict[str, type]] = {
-    "multiple_choice": {"term": str, "options": list, "answer": int},
+    "glossary": {"term": str, "definition": str, "options": list, "answer": int, "option_terms": list},
+    "multiple_choice": {"question": str, "options": list, "answer": int},
 }
+# The column that identifies an item: no value may appear in two splits.
+KEY_COLUMN = {"glossary": "term", "multiple_choice": "question"}
 
 
 @dataclass(frozen=True)
@@ -32,9 +48,15 @@ class Domain:
     builder_version: str
     title: str = ""
     description: str = ""
-    fingerprint: str = field(default="")
+    version: str = "1"
+    corpus: list[dict[str, Any]] = field(default_factory=list)  # knowledge passages {id, title, text}
+    stats: dict[str, Any] = field(default_factory=dict)  # measured at build time (corpus coverage, ...)
+    view_name: str = ""  # set on the result of view(): which question the rows ask
+    fingerprint: str = ""
 
     def __post_init__(self) -> None:
+        if self.task not in VIEWS:
+            raise DomainError(f"domain {self.name!r}: unknown task {self.task!r}; known: {', '.join(TASKS)}")
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", compute_fingerprint(self))
 
@@ -42,12 +64,28 @@ class Domain:
     def sizes(self) -> dict[str, int]:
         return {split: len(rows) for split, rows in self.splits.items()}
 
+    @property
+    def views(self) -> tuple[str, ...]:
+        return VIEWS[self.task]
+
+    def view(self, name: str | None = None) -> Domain:
+        """The multiple-choice rows for one view (default: the first); keeps the fingerprint."""
+        name = name or self.views[0]
+        if name not in self.views:
+            raise DomainError(f"domain {self.name!r} has views {', '.join(self.views)}; not {name!r}")
+        if self.task == "multiple_choice":
+            return dataclasses.replace(self, view_name=name)
+        splits = {split: [_glossary_view(row, name) for row in rows] for split, rows in self.splits.items()}
+        return dataclasses.replace(self, task="multiple_choice", splits=splits, view_name=name)
+
     def summary(self) -> dict[str, Any]:
         """The domain's metadata without its rows (what ``domain.json`` holds)."""
         return {
             "name": self.name,
             "title": self.title or self.name,
             "task": self.task,
+            "views": list(self.views),
+            "version": self.version,
             "licence": self.licence,
             "source": self.source,
             "seed": self.seed,
@@ -55,17 +93,28 @@ class Domain:
             "description": self.description,
             "fingerprint": self.fingerprint,
             "sizes": self.sizes,
+            "corpus_passages": len(self.corpus),
+            "stats": self.stats,
         }
 
 
+def _glossary_view(row: dict[str, Any], view: str) -> dict[str, Any]:
+    if view == "term_to_definition":
+        return {"id": row.get("id", ""), "question": row["term"], "options": row["options"], "answer": row["answer"]}
+    return {"id": row.get("id", ""), "question": row["definition"], "options": row["option_terms"], "answer": row["answer"]}
+
+
 def compute_fingerprint(domain: Domain) -> str:
-    """Content hash of the data, build seed and builder version (not of file bytes)."""
+    """Content hash of data, corpus, build seed and builder version (not of file bytes)."""
     digest = hashlib.sha256()
     header = {"task": domain.task, "seed": domain.seed, "builder_version": domain.builder_version}
     digest.update(json.dumps(header, sort_keys=True).encode())
-    for split in SPLITS:
-        digest.update(f"\n#{split}\n".encode())
-        for row in domain.splits.get(split, []):
+    parts = [(split, domain.splits.get(split, [])) for split in SPLITS]
+    if domain.corpus:
+        parts.append(("corpus", domain.corpus))
+    for part, rows in parts:
+        digest.update(f"\n#{part}\n".encode())
+        for row in rows:
             digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
             digest.update(b"\n")
     return digest.hexdigest()[:16]
@@ -86,97 +135,29 @@ def validate_rows(domain_name: str, split: str, rows: list[dict[str, Any]], wher
                     f"{where}: row {number}: column {column!r} must be {kind.__name__}, "
                     f"got {type(row[column]).__name__}"
                 )
+            if kind is str and not row[column].strip():
+                raise DomainError(f"{where}: row {number}: column {column!r} is empty")
         options = row["options"]
-        if len(options) < 2 or not all(isinstance(o, str) and o for o in options):
+        if len(options) < 2 or not all(isinstance(o, str) and o.strip() for o in options):
             raise DomainError(f"{where}: row {number}: column 'options' needs at least 2 non-empty strings")
         if not 0 <= row["answer"] < len(options):
             raise DomainError(
                 f"{where}: row {number}: column 'answer' is {row['answer']}, outside 0..{len(options) - 1}"
             )
+        if task == "glossary" and len(row["option_terms"]) != len(options):
+            raise DomainError(f"{where}: row {number}: column 'option_terms' must have one term per option")
 
 
 def check_disjoint(domain: Domain, where: str) -> None:
-    """A term may appear in one split only; anything else leaks answers across splits."""
+    """An item may appear in one split only; anything else leaks answers across splits."""
+    key = KEY_COLUMN[domain.task]
     seen: dict[str, str] = {}
     for split in SPLITS:
         for number, row in enumerate(domain.splits.get(split, []), start=1):
-            term = row["term"].strip().lower()
-            if term in seen and seen[term] != split:
+            value = row[key].strip().lower()
+            if value in seen and seen[value] != split:
                 raise DomainError(
-                    f"{where}: {split} row {number}: term {row['term']!r} is also in split "
-                    f"{seen[term]!r} (leakage between splits)"
+                    f"{where}: {split} row {number}: {key} {row[key]!r} is also in split "
+                    f"{seen[value]!r} (leakage between splits)"
                 )
-            seen[term] = split
-
-
-def save_domain(domain: Domain, folder: Path) -> Path:
-    """Write ``domain.json`` and one deterministic ``SPLIT.jsonl.gz`` per split."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, rows in domain.splits.items():
-        text = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
-        # mtime=0 keeps the compressed bytes identical across rebuilds.
-        with open(folder / f"{split}.jsonl.gz", "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                gz.write(text.encode("utf-8"))
-    (folder / "domain.json").write_text(json.dumps(domain.summary(), indent=2, ensure_ascii=False) + "\n")
-    return folder
-
-
-def read_split_file(path: Path) -> list[dict[str, Any]]:
-    """Read a JSONL (optionally gzipped) split file; errors name the file and line."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    rows = []
-    try:
-        with opener(path, "rt", encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DomainError(f"{path}: line {number}: not valid JSON ({error.msg})") from None
-                if not isinstance(row, dict):
-                    raise DomainError(f"{path}: line {number}: expected a JSON object")
-                rows.append(row)
-    except UnicodeDecodeError as error:
-        raise DomainError(f"{path}: not UTF-8 text (byte {error.start})") from None
-    return rows
-
-
-def load_domain_folder(folder: Path) -> Domain:
-    """Load and validate a domain folder; the stored fingerprint must match the content."""
-    meta_path = folder / "domain.json"
-    if not meta_path.exists():
-        raise DomainError(f"{folder}: not a domain folder (no domain.json)")
-    meta = json.loads(meta_path.read_text())
-    for key in ("name", "task", "licence", "source"):
-        if key not in meta:
-            raise DomainError(f"{meta_path}: missing key {key!r}")
-    splits = {}
-    for split in SPLITS:
-        candidates = [folder / f"{split}.jsonl.gz", folder / f"{split}.jsonl"]
-        path = next((p for p in candidates if p.exists()), None)
-        if path is None:
-            raise DomainError(f"{folder}: missing split file {split}.jsonl(.gz)")
-        rows = read_split_file(path)
-        validate_rows(meta["name"], split, rows, str(path), meta["task"])
-        splits[split] = rows
-    domain = Domain(
-        name=meta["name"],
-        task=meta["task"],
-        splits=splits,
-        licence=meta["licence"],
-        source=meta["source"],
-        seed=int(meta.get("seed", 0)),
-        builder_version=str(meta.get("builder_version", "user")),
-        title=meta.get("title", ""),
-        description=meta.get("description", ""),
-    )
-    check_disjoint(domain, str(folder))
-    stored = meta.get("fingerprint")
-    if stored and stored != domain.fingerprint:
-        raise DomainError(
-            f"{meta_path}: fingerprint {stored} does not match the data ({domain.fingerprint}); "
-            "the split files changed without a rebuild"
-        )
-    return domain
+            seen[value] = split

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 N_OPTIONS = 4
+MIN_WORDS = 4
 SPLIT_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
 
@@ -28,13 +29,15 @@ def truncate_words(text: str, max_words: int) -> str:
     return cut.rstrip(",;:") + " ..."
 
 
-def multiple_choice_splits(
+def glossary_splits(
     glossary: list[tuple[str, str]], seed: int, n_options: int = N_OPTIONS
 ) -> dict[str, list[dict[str, Any]]]:
-    """Split terms by seed; each question's distractors come from its own split only.
+    """Split terms by seed into glossary rows; each question's distractors come from its own split.
 
-    Drawing distractors from the same split means a model fine-tuned on the training
-    split cannot eliminate options just because it memorised their training terms.
+    Drawing distractors from the same split means a model fine-tuned on the training split
+    cannot eliminate options just because it memorised their training terms. A row's
+    ``option_terms`` are the terms of its ``options``, which gives the definition -> term view
+    the same distractors.
     """
     rng = random.Random(seed)
     # One term per definition text: a shared definition (synonyms, masked look-alikes) would make
@@ -51,20 +54,39 @@ def multiple_choice_splits(
         stop = len(entries) if position == len(names) - 1 else start + round(SPLIT_FRACTIONS[split] * len(entries))
         chunk = entries[start:stop]
         start = stop
-        definitions = [definition for _, definition in chunk]
         rows = []
         for index, (term, definition) in enumerate(chunk):
-            pool = [d for j, d in enumerate(definitions) if j != index and d != definition]
-            options = rng.sample(pool, n_options - 1) + [definition]
-            rng.shuffle(options)
+            others = rng.sample([j for j in range(len(chunk)) if j != index], n_options - 1)
+            chosen = others + [index]
+            rng.shuffle(chosen)
             rows.append(
                 {
                     "id": f"{split}-{index:05d}",
                     "term": term,
                     "definition": definition,
-                    "options": options,
-                    "answer": options.index(definition),
+                    "options": [chunk[j][1] for j in chosen],
+                    "option_terms": [chunk[j][0] for j in chosen],
+                    "answer": chosen.index(index),
                 }
             )
         splits[split] = rows
     return splits
+
+
+_BRACES = re.compile(r"\{([^}]*)\}")
+
+
+def clean_definition(term: str, text: str, max_words: int = 25, min_words: int = MIN_WORDS) -> str | None:
+    """Unwrap cross-references, collapse space, cut, mask the term; None when too short or a pointer."""
+    text = re.sub(r"\[(ae|oe|AE|OE)\]", r"\1", text)  # GCIDE writes ligatures as Ratit[ae]
+    text = _BRACES.sub(lambda m: m.group(1).strip(), text)
+    text = re.sub(r"\[[^\]]*\]|--[A-Z][\w.]*", "", text)  # editorial notes, source tags
+    text = text.replace("{", "").replace("}", "")  # braces left unbalanced by a cut
+    text = re.sub(r"\s+", " ", text).strip(" ;,")
+    text = re.sub(r"^(\d+\.|\([a-z0-9]\))\s*", "", text)  # a leftover sense number
+    if not text or text.lower().startswith(("see ", "same as ", "syn.", "= ", "q.v.")) or "see under" in text.lower():
+        return None
+    text = mask_term(term, truncate_words(text, max_words))
+    if len(text.split()) < min_words or text.count("___") > 2:
+        return None
+    return text

@@ -58,6 +58,8 @@ class LMRunner:
         from domaintune.runners._scoring import accuracy
 
         s = self.settings
+        if domain.task != "multiple_choice":
+            domain = domain.view()  # a glossary is asked in its first view unless the caller chose one
         torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
         rows = scored_rows(domain, split, s.eval_examples if split == "validation" else s.test_examples, s.seed)
@@ -67,6 +69,7 @@ class LMRunner:
             strategy.template,
             domain.title or domain.name,
             choose_exemplars(domain.splits["train"], strategy.n_shots, s.seed),
+            view=domain.view_name or "multiple_choice",
         )
         items = [builder.encode(row) for row in rows]
         result = TrialResult(metrics={}, cost={}, split=split)

@@ -48,8 +48,8 @@ def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm
 
     torch.set_num_threads(1)
     model, tokenizer = load_model(smollm2_dir)
-    builder = PromptBuilder(tokenizer, "instruction", jargon.title, [])
-    examples = [builder.training_example(row) for row in jargon.splits["train"][:16]]
+    builder = PromptBuilder(tokenizer, "instruction", jargon.title, [], view="term_to_definition")
+    examples = [builder.training_example(row) for row in jargon.view().splits["train"][:16]]
     strategy = Strategy(lora=True, lora_rank=8, lora_layers="top:8", learning_rate=3e-3, steps=6)
     model = apply_lora(model, strategy, seed=0)
     ids, mask, labels, _ = next(batches(examples[:8], 8, 96, tokenizer.pad_token_id, seed=1))

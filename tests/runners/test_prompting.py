@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from domaintune.prompts import TEMPLATES
-from domaintune.runners._prompting import PromptBuilder, choose_exemplars
+from domaintune.runners._prompting import PromptBuilder, answer_text, choose_exemplars
 
 
 @pytest.fixture(scope="module")
@@ -13,34 +13,45 @@ def tokenizer(smollm2_dir):
     return AutoTokenizer.from_pretrained(smollm2_dir)
 
 
-def test_library_has_at_least_three_templates():
-    assert len(TEMPLATES) >= 3
+def test_library_has_at_least_six_templates():
+    assert len(TEMPLATES) >= 6
 
 
+@pytest.mark.parametrize("view", ["term_to_definition", "definition_to_term"])
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
-def test_prefix_plus_query_decodes_to_exemplars_then_question(tokenizer, jargon, template):
-    exemplars = choose_exemplars(jargon.splits["train"], 2, seed=0)
-    builder = PromptBuilder(tokenizer, template, "the Jargon File", exemplars)
-    row = jargon.splits["validation"][0]
-    text = tokenizer.decode(builder.prefix_ids + builder.query_ids(row["term"]))
+def test_prefix_plus_query_holds_exemplars_then_the_question(tokenizer, jargon, template, view):
+    data = jargon.view(view)
+    exemplars = choose_exemplars(data.splits["train"], 2, seed=0)
+    builder = PromptBuilder(tokenizer, template, data.title, exemplars, view=view)
+    row = data.splits["validation"][0]
+    text = tokenizer.decode(builder.prefix_ids + builder.query_ids(row["question"]))
     for exemplar in exemplars:
-        assert exemplar["term"] in text and exemplar["definition"] in text
-    assert text.rstrip().endswith(("assistant", f"{row['term']}:", "Definition:", "means")) or row["term"] in text
-    # The question's own answer never appears in the prompt.
-    assert row["definition"] not in text
+        assert exemplar["question"] in text and answer_text(exemplar) in text
+    # The question comes after every exemplar, and its own answer is nowhere in the prompt.
+    assert text.rindex(row["question"]) > max(text.index(answer_text(e)) for e in exemplars)
+    assert answer_text(row) not in text
+
+
+def test_the_view_changes_the_wording(tokenizer, jargon):
+    row = jargon.splits["validation"][0]
+    forward = PromptBuilder(tokenizer, "instruction", "hacker jargon", [], view="term_to_definition")
+    backward = PromptBuilder(tokenizer, "instruction", "hacker jargon", [], view="definition_to_term")
+    assert tokenizer.decode(forward.query_ids(row["term"])).endswith(f"Term: {row['term']}\nDefinition:")
+    assert tokenizer.decode(backward.query_ids(row["definition"])).endswith(f"Definition: {row['definition']}\nTerm:")
 
 
 def test_zero_shot_has_no_exemplars_and_exemplars_come_from_train(jargon):
+    jargon = jargon.view()
     assert choose_exemplars(jargon.splits["train"], 0, seed=1) == []
     picked = choose_exemplars(jargon.splits["train"], 3, seed=1)
     assert len(picked) == 3 and all(row in jargon.splits["train"] for row in picked)
     assert picked == choose_exemplars(jargon.splits["train"], 3, seed=1)
 
 
-def test_training_example_masks_nothing_but_holds_prompt_then_answer(tokenizer, jargon):
-    builder = PromptBuilder(tokenizer, "instruction", "the Jargon File", [])
-    row = jargon.splits["train"][0]
+def test_training_example_holds_prompt_then_answer_then_eos(tokenizer, jargon):
+    builder = PromptBuilder(tokenizer, "instruction", "hacker jargon", [], view="term_to_definition")
+    row = jargon.view().splits["train"][0]
     prompt, answer = builder.training_example(row)
-    assert row["term"] in tokenizer.decode(prompt)
-    assert tokenizer.decode(answer).strip().startswith(row["definition"][:20])
+    assert row["question"] in tokenizer.decode(prompt)
+    assert tokenizer.decode(answer).strip().startswith(answer_text(row)[:20])
     assert answer[-1] == tokenizer.eos_token_id

@@ -25,6 +25,7 @@ def test_cached_batched_scores_equal_full_forward_scores(tiny_model_dir, jargon,
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    jargon = jargon.view()
     builder = PromptBuilder(tokenizer, "instruction", "jargon", choose_exemplars(jargon.splits["train"], n_shots, 0))
     with torch.no_grad():
         cache = DynamicCache(config=model.config)
@@ -44,7 +45,7 @@ def test_accuracy_counts_argmax_hits(tiny_model_dir, jargon):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     builder = PromptBuilder(tokenizer, "plain", "jargon", [])
-    items = [builder.encode(row) for row in jargon.splits["validation"][:8]]
+    items = [builder.encode(row) for row in jargon.view().splits["validation"][:8]]
     with torch.no_grad():
         expected = sum(
             max(range(4), key=_naive_scores(model, [], item).__getitem__) == item.answer for item in items

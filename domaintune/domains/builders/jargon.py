@@ -5,21 +5,19 @@ from __future__ import annotations
 import re
 
 from domaintune.domains._dictd import read_dictd
-from domaintune.domains._domain import Domain
-from domaintune.domains._glossary import mask_term, multiple_choice_splits, truncate_words
+from domaintune.domains._glossary import clean_definition
 
-NAME = "jargon"
+LICENCE = "public domain"
+SOURCE = "The Jargon File 4.4.7, Debian package dict-jargon"
 BUILDER_VERSION = "1"
 SEED = 20261126
 MAX_WORDS = 25
-MIN_WORDS = 5
 
 _PRONUNCIATION_OR_POS = re.compile(r"^(/[^/]*/,?\s*)?((n|v|vt|vi|adj|adv|interj|prep|pron|conj|excl|obs)\.\s*)*")
 _SENSE_START = re.compile(r"^\s*1\.\s*")
 _NEXT_SENSE = re.compile(r"\s2\.\s")
 _LEADING_BRACKETS = re.compile(r"^(\[[^\]]*\]\.?\s*)+")
 _POS = re.compile(r"^((n|v|vt|vi|adj|adv|interj|prep|pron|conj|excl|obs)\.,?\s*)+")
-_CROSS_REF = re.compile(r"\{([^}]*)\}")
 
 
 def clean_entry(headword: str, text: str) -> str | None:
@@ -36,30 +34,13 @@ def clean_entry(headword: str, text: str) -> str | None:
     body = _POS.sub("", body)
     body = _LEADING_BRACKETS.sub("", body)
     body = _POS.sub("", body)
-    body = _CROSS_REF.sub(lambda m: m.group(1).strip(), body)
-    body = re.sub(r"\s+", " ", body).strip()
-    if not body or body.lower().startswith(("see ", "syn.", "= ")):
-        return None
-    body = mask_term(headword, truncate_words(body, MAX_WORDS))
-    if len(body.split()) < MIN_WORDS:
-        return None
-    return body
+    return clean_definition(headword, body, max_words=MAX_WORDS)
 
 
-def build() -> Domain:
-    glossary = []
+def glossary() -> list[tuple[str, str]]:
+    out = []
     for headword, text in read_dictd("jargon"):
         definition = clean_entry(headword, text)
         if definition is not None:
-            glossary.append((headword, definition))
-    return Domain(
-        name=NAME,
-        title="The Jargon File (hacker slang)",
-        task="multiple_choice",
-        splits=multiple_choice_splits(glossary, seed=SEED),
-        licence="public domain",
-        source="The Jargon File 4.4.7, Debian package dict-jargon (/usr/share/dictd/jargon.dict.dz)",
-        seed=SEED,
-        builder_version=BUILDER_VERSION,
-        description="Which definition fits this hacker-jargon term? 4 options, distractors from the same split.",
-    )
+            out.append((headword, definition))
+    return out
