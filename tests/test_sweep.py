@@ -106,3 +106,38 @@ def test_asha_stops_weak_trials_early(ray_local, tmp_path, tiny_model_dir, small
     assert all(t.status == "FINISHED" for t in result.trials)
     assert any(t.stopped_early for t in result.trials)
     assert any(t.steps == 8 for t in result.trials)
+
+
+def test_a_user_glossary_given_inline_runs_through_a_sweep(ray_local, tmp_path, tiny_model_dir, jargon, tracking_uri):
+    import csv
+
+    from domaintune.sweep import run_sweep
+
+    rows = jargon.splits["train"][:40]
+    files = {}
+    for split, chunk in {"train": rows[:24], "validation": rows[24:32], "test": rows[32:40]}.items():
+        path = tmp_path / f"{split}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["term", "definition"])
+            writer.writerows((r["term"], r["definition"]) for r in chunk)
+        files[split] = str(path)
+    config = parse_config(
+        {
+            "name": "user-domain",
+            "domain": {"name": "my-jargon", **files, "licence": "public domain", "title": "hacker jargon"},
+            "view": "definition_to_term",
+            "runner": {"model": tiny_model_dir, "eval_examples": 8, "test_examples": 8, "eval_every": 2, "batch_size": 2},
+            "space": {"template": ["plain", "qa"], "lora": [False, True], "steps": 2},
+            "search": {"num_samples": 2, "max_concurrent": 2, "scheduler": "fifo"},
+            "tracking": {"uri": tracking_uri, "experiment": "user"},
+            "storage": str(tmp_path / "ray"),
+        },
+        "inline user domain",
+    )
+    result = run_sweep(config, verbose=0)
+    assert result.domain == "my-jargon" and len(result.trials) == 2
+    assert all(t.status == "FINISHED" for t in result.trials) and result.test_examples == 8
+    parent = MlflowClient(tracking_uri).get_run(result.parent_run_id)
+    assert parent.data.tags["domaintune.domain_view"] == "definition_to_term"
+    assert parent.data.tags["domaintune.domain_fingerprint"] == result.domain_fingerprint

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from domaintune.domains._domain import SPLITS, TASKS, VIEWS, Domain, compute_fingerprint
 from domaintune.domains._store import load_domain_folder, read_jsonl, save_domain
+from domaintune.domains._user import import_domain, user_domains_dir
 from domaintune.errors import DomainError
 
 __all__ = [
@@ -14,6 +15,11 @@ __all__ = [
     "VIEWS",
     "BUILTIN_DIR",
     "Domain",
+    "add_domain",
+    "domain_folder",
+    "import_domain",
+    "user_domain_names",
+    "user_domains_dir",
     "builtin_domain_names",
     "compute_fingerprint",
     "load_domain",
@@ -24,18 +30,43 @@ __all__ = [
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "domains"
 
 
+def _names(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if (p / "domain.json").exists()) if root.is_dir() else []
+
+
 def builtin_domain_names() -> list[str]:
-    return sorted(p.name for p in BUILTIN_DIR.iterdir() if (p / "domain.json").exists())
+    return _names(BUILTIN_DIR)
+
+
+def user_domain_names() -> list[str]:
+    """Domains added with ``domaintune domains add`` (in ``user_domains_dir()``)."""
+    return _names(user_domains_dir())
+
+
+def domain_folder(name_or_path: str | Path) -> Path:
+    """The folder of a domain given as a path, a user domain name or a built-in name."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    for root in (user_domains_dir(), BUILTIN_DIR):
+        if isinstance(name_or_path, str) and (root / name_or_path / "domain.json").exists():
+            return root / name_or_path
+    raise DomainError(
+        f"unknown domain {str(name_or_path)!r}: not a folder, a user domain ({', '.join(user_domain_names()) or 'none'}) "
+        f"or a built-in domain ({', '.join(builtin_domain_names())})"
+    )
 
 
 def load_domain(name_or_path: str | Path) -> Domain:
-    """Load a built-in domain by name, or a domain folder by path."""
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return load_domain_folder(path)
-    if isinstance(name_or_path, str) and (BUILTIN_DIR / name_or_path / "domain.json").exists():
-        return load_domain_folder(BUILTIN_DIR / name_or_path)
-    raise DomainError(
-        f"unknown domain {str(name_or_path)!r}: not a folder and not a built-in domain "
-        f"({', '.join(builtin_domain_names())})"
-    )
+    """Load and validate a domain: a folder path, a user domain name, or a built-in name."""
+    return load_domain_folder(domain_folder(name_or_path))
+
+
+def add_domain(domain: Domain, replace: bool = False) -> Path:
+    """Save an imported domain among the user domains; an existing name needs ``replace``."""
+    folder = user_domains_dir() / domain.name
+    if domain.name in builtin_domain_names():
+        raise DomainError(f"domain name {domain.name!r} is taken by a built-in domain; choose another")
+    if folder.exists() and not replace:
+        raise DomainError(f"user domain {domain.name!r} exists at {folder}; pass --replace to overwrite it")
+    return save_domain(domain, folder)

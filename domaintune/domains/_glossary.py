@@ -29,47 +29,66 @@ def truncate_words(text: str, max_words: int) -> str:
     return cut.rstrip(",;:") + " ..."
 
 
-def glossary_splits(
-    glossary: list[tuple[str, str]], seed: int, n_options: int = N_OPTIONS
-) -> dict[str, list[dict[str, Any]]]:
-    """Split terms by seed into glossary rows; each question's distractors come from its own split.
+def unique_entries(glossary: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One term per definition text, sorted: a shared definition (synonyms, masked look-alikes)
+    would make a question ambiguous or put one split's answer among another split's options."""
+    by_definition: dict[str, str] = {}
+    for term, definition in sorted(dict(glossary).items()):
+        by_definition.setdefault(definition, term)
+    return sorted((term, definition) for definition, term in by_definition.items())
+
+
+def glossary_rows(
+    entries: list[tuple[str, str]],
+    split: str,
+    rng: random.Random,
+    n_options: int = N_OPTIONS,
+    neighbours: list[list[int]] | None = None,
+) -> list[dict[str, Any]]:
+    """Multiple-choice rows for one split; distractors come from the same split only.
 
     Drawing distractors from the same split means a model fine-tuned on the training split
     cannot eliminate options just because it memorised their training terms. A row's
     ``option_terms`` are the terms of its ``options``, which gives the definition -> term view
-    the same distractors.
+    the same distractors. ``neighbours[i]`` (most similar first) picks hard distractors.
     """
+    if len(entries) < n_options:
+        raise ValueError(f"split {split!r} has {len(entries)} entries; {n_options} options need at least {n_options}")
+    rows = []
+    for index, (term, definition) in enumerate(entries):
+        if neighbours is not None:
+            others = [j for j in neighbours[index] if j != index][: n_options - 1]
+        else:
+            others = rng.sample([j for j in range(len(entries)) if j != index], n_options - 1)
+        chosen = others + [index]
+        rng.shuffle(chosen)
+        rows.append(
+            {
+                "id": f"{split}-{index:05d}",
+                "term": term,
+                "definition": definition,
+                "options": [entries[j][1] for j in chosen],
+                "option_terms": [entries[j][0] for j in chosen],
+                "answer": chosen.index(index),
+            }
+        )
+    return rows
+
+
+def glossary_splits(
+    glossary: list[tuple[str, str]], seed: int, n_options: int = N_OPTIONS
+) -> dict[str, list[dict[str, Any]]]:
+    """Split a glossary's terms by seed (60/20/20) into multiple-choice glossary rows."""
     rng = random.Random(seed)
-    # One term per definition text: a shared definition (synonyms, masked look-alikes) would make
-    # a question ambiguous or put a training answer among another split's options.
-    by_definition: dict[str, str] = {}
-    for term, definition in sorted(dict(glossary).items()):
-        by_definition.setdefault(definition, term)
-    entries = sorted((term, definition) for definition, term in by_definition.items())
+    entries = unique_entries(glossary)
     rng.shuffle(entries)
     splits: dict[str, list[dict[str, Any]]] = {}
     start = 0
     names = list(SPLIT_FRACTIONS)
     for position, split in enumerate(names):
         stop = len(entries) if position == len(names) - 1 else start + round(SPLIT_FRACTIONS[split] * len(entries))
-        chunk = entries[start:stop]
+        splits[split] = glossary_rows(entries[start:stop], split, rng, n_options)
         start = stop
-        rows = []
-        for index, (term, definition) in enumerate(chunk):
-            others = rng.sample([j for j in range(len(chunk)) if j != index], n_options - 1)
-            chosen = others + [index]
-            rng.shuffle(chosen)
-            rows.append(
-                {
-                    "id": f"{split}-{index:05d}",
-                    "term": term,
-                    "definition": definition,
-                    "options": [chunk[j][1] for j in chosen],
-                    "option_terms": [chunk[j][0] for j in chosen],
-                    "answer": chosen.index(index),
-                }
-            )
-        splits[split] = rows
     return splits
 
 
