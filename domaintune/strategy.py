@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
 from domaintune.prompts import TEMPLATES
@@ -30,21 +31,64 @@ class Strategy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # black-box: external augmentation
+    retrieval: Literal["none", "bm25", "dense", "hybrid"] = _lever(
+        "none", "black", "retrieve passages from the domain's knowledge corpus into the prompt"
+    )
+    top_k: int = _lever(3, "black", "passages retrieved per question", ge=1, le=20)
+    chunk_words: int = _lever(0, "black", "split corpus passages into chunks of this many words (0 = whole)", ge=0, le=500)
+    passage_position: Literal["before_question", "before_exemplars"] = _lever(
+        "before_question", "black", "where retrieved passages go in the prompt"
+    )
     # grey-box: prompt crafting
     template: str = _lever("plain", "grey", "prompt template name (see domaintune.prompts)")
     n_shots: int = _lever(0, "grey", "few-shot exemplars from the train split", ge=0, le=16)
-    # white-box: fine-tuning
-    lora: bool = _lever(False, "white", "fine-tune a LoRA adapter on the train split")
+    exemplar_selection: Literal["random", "similar", "diverse"] = _lever(
+        "random", "grey", "random; most similar to each question (MiniLM); diverse (greedy farthest points)"
+    )
+    # what is trained: nothing, a soft prompt (grey-box), a LoRA adapter or all weights (white-box)
+    adapter: Literal["none", "lora", "prompt_tuning", "prefix_tuning", "full"] = _lever(
+        "none", "white", "what gradient steps train: nothing, a soft prompt, LoRA, or every weight"
+    )
+    virtual_tokens: int = _lever(8, "grey", "soft prompt length in virtual tokens", ge=1, le=128)
+    soft_prompt_init: Literal["text", "random"] = _lever(
+        "text", "grey", "prompt tuning: start from the embedded task instruction, or random"
+    )
     lora_rank: int = _lever(8, "white", "LoRA rank r", ge=1, le=512)
-    lora_alpha: float = _lever(16.0, "white", "LoRA alpha (scale = alpha / r)", gt=0)
+    lora_alpha: float = _lever(16.0, "white", "LoRA alpha (scale = alpha / r, or alpha / sqrt(r) with rsLoRA)", gt=0)
     lora_dropout: float = _lever(0.0, "white", "dropout on the LoRA input", ge=0, lt=1)
     lora_target_modules: str = _lever("q_proj,v_proj", "white", "comma-separated module names to adapt")
     lora_layers: str = _lever(
         "all", "white", "layers to adapt: all | top:N | bottom:N | middle:N | every:K | 0,3,5"
     )
+    lora_rslora: bool = _lever(False, "white", "rank-stabilized LoRA scaling")
+    lora_dora: bool = _lever(False, "white", "weight-decomposed LoRA (DoRA)")
     learning_rate: float = _lever(1e-3, "white", "AdamW learning rate", gt=0, le=1)
     steps: int = _lever(20, "white", "optimizer steps", ge=1, le=100_000)
+    batch_size: int = _lever(8, "white", "training batch size", ge=1, le=256)
+    warmup_steps: int = _lever(0, "white", "linear learning-rate warmup steps", ge=0, le=10_000)
     train_fraction: float = _lever(1.0, "white", "fraction of the train split used", gt=0, le=1)
+    data_selection: Literal["random", "clusters", "difficulty", "dedup", "dsir"] = _lever(
+        "random",
+        "white",
+        "which train rows: random; covering MiniLM clusters; a base-model loss band; "
+        "near-duplicates removed; importance-resampled toward validation (DSIR)",
+    )
+    difficulty_band: Literal["easy", "medium", "hard"] = _lever("medium", "white", "difficulty selection: which loss band")
+
+    @model_validator(mode="after")
+    def _valid_combination(self) -> Strategy:
+        # Combinations that cannot mean anything are refused here, naming both levers.
+        if self.adapter != "none" and self.data_selection == "difficulty" and self.train_fraction > 1 / 3:
+            raise ValueError(
+                f"data_selection=difficulty picks a band from a pool three times its size: "
+                f"train_fraction must be at most 0.33, got {self.train_fraction}"
+            )
+        if self.adapter != "none" and self.data_selection in ("clusters", "dsir") and self.train_fraction == 1.0:
+            raise ValueError(f"data_selection={self.data_selection} selects nothing with train_fraction=1.0; lower train_fraction")
+        if self.adapter != "none" and self.warmup_steps >= self.steps:
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) must be below steps ({self.steps})")
+        return self
 
     @field_validator("template")
     @classmethod
@@ -82,31 +126,77 @@ class Strategy(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json()
 
+    @property
+    def trains(self) -> bool:
+        return self.adapter != "none"
+
     def levels(self) -> list[str]:
         """The survey levels this strategy uses (a hybrid uses several)."""
-        used = {"grey"} if (self.n_shots or self.template != "plain") else set()
-        if self.lora:
+        used = set()
+        if self.retrieval != "none":
+            used.add("black")
+        if self.n_shots or self.template != "plain" or self.adapter in ("prompt_tuning", "prefix_tuning"):
+            used.add("grey")
+        if self.adapter in ("lora", "full"):
             used.add("white")
         return [level for level in LEVELS if level in used] or ["none"]
 
     def describe(self) -> str:
-        """A short human label, e.g. ``chat 3-shot + LoRA r8 q_proj,v_proj top:8 lr1.0e-03 16 steps``."""
-        text = f"{self.template} {self.n_shots}-shot"
-        if self.lora:
-            text += (
-                f" + LoRA r{self.lora_rank} a{self.lora_alpha:g} {self.lora_target_modules} {self.lora_layers}"
-                f" lr{self.learning_rate:.1e} {self.steps} steps on {self.train_fraction:.0%} of train"
+        """A short human label, e.g. ``bm25 top3 + chat 3-shot + LoRA r8 q_proj,v_proj top:8 lr1.0e-03 16 steps``."""
+        parts = []
+        if self.retrieval != "none":
+            parts.append(f"{self.retrieval} top{self.top_k}")
+        shots = f" {self.n_shots}-shot" + (f" {self.exemplar_selection}" if self.n_shots else "")
+        parts.append(f"{self.template}{shots}")
+        if self.adapter == "lora":
+            extra = "".join([" rs" if self.lora_rslora else "", " dora" if self.lora_dora else ""])
+            parts.append(f"LoRA r{self.lora_rank} a{self.lora_alpha:g}{extra} {self.lora_target_modules} {self.lora_layers}")
+        elif self.adapter in ("prompt_tuning", "prefix_tuning"):
+            parts.append(f"{self.adapter.replace('_', ' ')} {self.virtual_tokens} tokens")
+        elif self.adapter == "full":
+            parts.append("full fine-tune")
+        if self.trains:
+            parts[-1] += (
+                f" lr{self.learning_rate:.1e} {self.steps} steps b{self.batch_size}"
+                f" on {self.train_fraction:.0%} {self.data_selection}"
             )
-        return text
+        return " + ".join(parts)
 
     def active(self) -> dict[str, Any]:
-        """Only the levers that matter: LoRA settings are dropped when LoRA is off."""
-        values = self.model_dump()
-        if not self.lora:
-            for name in list(values):
-                if name.startswith("lora_") or name in ("learning_rate", "steps", "train_fraction"):
-                    del values[name]
-        return values
+        """Only the levers that matter: a child lever is dropped when its parent is off."""
+        return {name: value for name, value in self.model_dump().items() if CONDITIONS.get(name, _always)(self)}
+
+
+def _always(strategy: Strategy) -> bool:
+    return True
+
+
+def _retrieves(strategy: Strategy) -> bool:
+    return strategy.retrieval != "none"
+
+
+def _trains(strategy: Strategy) -> bool:
+    return strategy.adapter != "none"
+
+
+# When each conditional lever matters; every other lever always does. One home for the tree.
+CONDITIONS: dict[str, Callable[[Strategy], bool]] = {
+    "top_k": _retrieves,
+    "chunk_words": _retrieves,
+    "passage_position": _retrieves,
+    "exemplar_selection": lambda s: s.n_shots > 0,
+    "virtual_tokens": lambda s: s.adapter in ("prompt_tuning", "prefix_tuning"),
+    "soft_prompt_init": lambda s: s.adapter == "prompt_tuning",
+    **{
+        name: (lambda s: s.adapter == "lora")
+        for name in ("lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules", "lora_layers", "lora_rslora", "lora_dora")
+    },
+    **{
+        name: _trains
+        for name in ("learning_rate", "steps", "batch_size", "warmup_steps", "train_fraction", "data_selection")
+    },
+    "difficulty_band": lambda s: s.adapter != "none" and s.data_selection == "difficulty",
+}
 
 
 def lever_levels() -> dict[str, str]:

@@ -79,7 +79,7 @@ def _trainable(params: dict[str, Any], domain: Domain, settings: Any, fixed: dic
 
     def report(step: int, metrics: dict[str, float], cost: dict[str, float]) -> None:
         costs = {f"cost.{k}": v for k, v in cost.items()}
-        tune.report({**metrics, **costs, "step": step, "adapter_dir": adapter_dir if strategy.lora else ""})
+        tune.report({**metrics, **costs, "step": step, "adapter_dir": adapter_dir if strategy.trains else ""})
 
     LMRunner(settings).run(domain, strategy, report=report, adapter_dir=adapter_dir)
 
@@ -100,7 +100,8 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             strategy = space.strategy(trial.config)
-            tracker.start_trial(trial.trial_id, strategy.model_dump(), domain)
+            # Only the levers that matter: a child lever is not recorded when its parent is off.
+            tracker.start_trial(trial.trial_id, strategy.active(), domain)
             self.order.append(trial.trial_id)
             self.configs[trial.trial_id] = dict(trial.config)
             self.history[trial.trial_id] = []
@@ -117,7 +118,7 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
             last = self.last.get(trial.trial_id, {})
             steps = int(last.get("step", 0))
             planned = space.strategy(trial.config)
-            early = planned.lora and steps < planned.steps
+            early = planned.trains and steps < planned.steps
             tracker.end_trial(trial.trial_id, "FINISHED", tags={"domaintune.stopped_early": str(early).lower()})
             self.status[trial.trial_id] = "FINISHED"
 
@@ -274,7 +275,7 @@ def _summaries(callback: Any, space: SearchSpace, metric: str) -> list[TrialSumm
                 metric=float(last[metric]) if metric in last else None,
                 steps=steps,
                 cost={k[len("cost.") :]: float(v) for k, v in last.items() if k.startswith("cost.")},
-                stopped_early=planned.lora and steps < planned.steps,
+                stopped_early=planned.trains and steps < planned.steps,
                 error=callback.errors.get(trial_id),
             )
         )
@@ -296,7 +297,7 @@ def _score_test(config: SweepConfig, domain: Domain, best: TrialSummary, adapter
 
     strategy = Strategy.from_dict(best.strategy)
     adapter = adapter_dir if adapter_dir and (Path(adapter_dir) / "adapter_config.json").exists() else None
-    if strategy.lora and adapter is None:
+    if strategy.trains and adapter is None:
         # The adapter stayed on a remote worker: retrain with the same seeds to the same step.
         strategy = strategy.model_copy(update={"steps": best.steps or strategy.steps})
     outcome = LMRunner(config.runner).run(domain, strategy, split="test", load_adapter=adapter)

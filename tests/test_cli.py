@@ -38,12 +38,12 @@ def test_domains_and_spaces_listings_as_json():
     assert shown["fingerprint"] == [d for d in domains if d["name"] == "jargon"][0]["fingerprint"]
     spaces = json.loads(domaintune("spaces", "list", "--json").stdout)
     assert {"greybox", "whitebox", "hybrid"} <= {s["name"] for s in spaces}
-    assert json.loads(domaintune("spaces", "show", "whitebox", "--json").stdout)["lora"] is True
+    assert json.loads(domaintune("spaces", "show", "whitebox", "--json").stdout)["adapter"] == ["lora", "full"]
 
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("search:\n  num_sampels: 4\n", "search.num_sampels"), ("runner:\n  batch_size: big\n", "runner.batch_size"),
+    [("search:\n  num_sampels: 4\n", "search.num_sampels"), ("runner:\n  eval_every: big\n", "runner.eval_every"),
      ("space:\n  learning_rate: {low: 0.1, high: 0.01}\n", "space.learning_rate")],
 )
 def test_bad_config_exits_2_naming_the_key(tmp_path, text, key):

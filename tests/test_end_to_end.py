@@ -22,7 +22,7 @@ def test_quickstart_shape_with_the_real_model(tmp_path, smollm2_dir):
     result = domaintune(
         "sweep", str(ROOT / "experiments" / "quickstart.yaml"), "--json",
         "--set", "search.num_samples=3", "--set", "runner.eval_examples=6", "--set", "runner.test_examples=6",
-        "--set", "space.steps=2", "--set", "runner.eval_every=2", "--set", "runner.batch_size=2",
+        "--set", "space.steps=2", "--set", "runner.eval_every=2", "--set", "space.batch_size=2",
         cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri},
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -30,7 +30,7 @@ def test_quickstart_shape_with_the_real_model(tmp_path, smollm2_dir):
     assert len(summary["trials"]) == 3 and summary["best_strategy"] is not None
     assert 0.0 <= summary["test_score"] <= 1.0 and summary["test_examples"] == 6
     # The first trial is the warm-start point from the config.
-    assert summary["trials"][0]["strategy"]["template"] == "plain" and summary["trials"][0]["strategy"]["lora"] is False
+    assert summary["trials"][0]["strategy"]["template"] == "plain" and summary["trials"][0]["strategy"]["adapter"] == "none"
     runs = MlflowClient(uri).search_runs([summary["experiment_id"]])
     assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}
 
@@ -48,8 +48,8 @@ def test_ctrl_c_marks_open_runs_killed(tmp_path, tiny_model_dir, small_domain):
 
     config = yaml.safe_load((ROOT / "experiments" / "quickstart.yaml").read_text())
     config["domain"] = str(save_domain(small_domain, tmp_path / "domain"))
-    config["runner"].update(model=tiny_model_dir, eval_examples=4, eval_every=200, batch_size=2)
-    config["space"].update(lora=True, steps=100000)
+    config["runner"].update(model=tiny_model_dir, eval_examples=4, eval_every=200)
+    config["space"].update(adapter="lora", retrieval="none", steps=100000, batch_size=2)
     config["search"].update(points_to_evaluate=[], num_samples=4)
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -7,7 +7,7 @@ from domaintune.strategy import Strategy, lever_levels, resolve_layers
 
 
 def test_json_round_trip_is_exact():
-    strategy = Strategy(template="chat", n_shots=3, lora=True, lora_rank=4, lora_layers="top:6", learning_rate=2e-3)
+    strategy = Strategy(template="chat", n_shots=3, adapter="lora", lora_rank=4, lora_layers="top:6", learning_rate=2e-3)
     assert Strategy.from_json(strategy.to_json()) == strategy
 
 
@@ -34,8 +34,8 @@ def test_every_lever_has_a_level():
 
 
 def test_active_drops_lora_settings_when_lora_is_off():
-    assert "lora_rank" not in Strategy(lora=False).active()
-    assert Strategy(lora=True).active()["lora_rank"] == 8
+    assert "lora_rank" not in Strategy(adapter="none").active()
+    assert Strategy(adapter="lora").active()["lora_rank"] == 8
 
 
 @pytest.mark.parametrize(

@@ -25,11 +25,12 @@ def _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, **search):
         {
             "name": "unit",
             "domain": str(folder),
-            "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 6, "eval_every": 2, "batch_size": 2},
+            "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 6, "eval_every": 2},
             "space": {
+                "batch_size": 2,
                 "template": ["plain", "chat"],
                 "n_shots": [0, 1],
-                "lora": [False, True],
+                "adapter": ["none", "lora"],
                 "lora_rank": [2, 4],
                 "lora_target_modules": ["q_proj,v_proj", "c_attn"],
                 "lora_layers": ["all", "top:2"],
@@ -49,9 +50,9 @@ def test_sweep_records_parent_and_children_and_survives_a_failing_trial(
     from domaintune.sweep import run_sweep
 
     warm = [
-        {"template": "chat", "n_shots": 1, "lora": False},
-        {"lora": True, "lora_target_modules": "c_attn", "lora_layers": "all", "lora_rank": 2},  # fails: no such module
-        {"lora": True, "lora_target_modules": "q_proj,v_proj", "lora_layers": "top:2", "lora_rank": 4},
+        {"template": "chat", "n_shots": 1, "adapter": "none"},
+        {"adapter": "lora", "lora_target_modules": "c_attn", "lora_layers": "all", "lora_rank": 2},  # fails: no such module
+        {"adapter": "lora", "lora_target_modules": "q_proj,v_proj", "lora_layers": "top:2", "lora_rank": 4},
     ]
     config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, points_to_evaluate=warm)
     result = run_sweep(config, verbose=0)
@@ -69,15 +70,18 @@ def test_sweep_records_parent_and_children_and_survives_a_failing_trial(
 
     # The strategy is logged with the config's keys; metrics at every report; cost metrics.
     for child in children:
-        assert set(child.data.params) == set(Strategy.model_fields)
+        # Only active levers are recorded: no LoRA rank on a trial without LoRA.
+        strategy = Strategy.from_dict({k: _parse(v) for k, v in child.data.params.items()})
+        assert set(child.data.params) == set(strategy.active())
+        assert ("lora_rank" in child.data.params) == (child.data.params["adapter"] == "lora")
         assert client.list_artifacts(child.info.run_id, "")[0].path in {"strategy.json", "error.txt"}
-    lora_child = [r for r in children if r.data.params["lora"] == "true" and r.info.status == "FINISHED"][0]
+    lora_child = [r for r in children if r.data.params["adapter"] == "lora" and r.info.status == "FINISHED"][0]
     assert [m.step for m in client.get_metric_history(lora_child.info.run_id, "accuracy")] == [2, 4]
     assert lora_child.data.metrics["cost.trainable_params"] > 0
 
     # Warm start: the given strategies ran first, in order.
     started = [Strategy.from_dict({k: _parse(v) for k, v in r.data.params.items()}) for r in children[:3]]
-    assert [s.active() for s in started] == [Strategy.from_dict({**{"steps": 4}, **w}).active() for w in warm]
+    assert [s.active() for s in started] == [Strategy.from_dict({"steps": 4, "batch_size": 2, **w}).active() for w in warm]
 
     # Parent: best strategy, its validation score, its test score; test used only for the best.
     assert result.best_strategy is not None and result.test_examples == 6
@@ -101,7 +105,7 @@ def test_asha_stops_weak_trials_early(ray_local, tmp_path, tiny_model_dir, small
     from domaintune.sweep import run_sweep
 
     config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, scheduler="asha", num_samples=6)
-    config = config.model_copy(update={"space": {**config.space, "lora": True, "lora_target_modules": "q_proj,v_proj", "steps": 8}})
+    config = config.model_copy(update={"space": {**config.space, "adapter": "lora", "lora_target_modules": "q_proj,v_proj", "steps": 8}})
     result = run_sweep(config, verbose=0)
     assert all(t.status == "FINISHED" for t in result.trials)
     assert any(t.stopped_early for t in result.trials)
@@ -127,8 +131,8 @@ def test_a_user_glossary_given_inline_runs_through_a_sweep(ray_local, tmp_path, 
             "name": "user-domain",
             "domain": {"name": "my-jargon", **files, "licence": "public domain", "title": "hacker jargon"},
             "view": "definition_to_term",
-            "runner": {"model": tiny_model_dir, "eval_examples": 8, "test_examples": 8, "eval_every": 2, "batch_size": 2},
-            "space": {"template": ["plain", "qa"], "lora": [False, True], "steps": 2},
+            "runner": {"model": tiny_model_dir, "eval_examples": 8, "test_examples": 8, "eval_every": 2},
+            "space": {"template": ["plain", "qa"], "adapter": ["none", "lora"], "steps": 2, "batch_size": 2},
             "search": {"num_samples": 2, "max_concurrent": 2, "scheduler": "fifo"},
             "tracking": {"uri": tracking_uri, "experiment": "user"},
             "storage": str(tmp_path / "ray"),

@@ -1,14 +1,15 @@
-"""The language-model runner: prompt, optionally LoRA-train, and score a domain's split."""
+"""The language-model runner: build prompts, optionally train an adapter, score a domain's split."""
 
 from __future__ import annotations
 
 import random
+import resource
 import time
 from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
 from domaintune.runners._base import Report, TrialResult
-from domaintune.runners._prompting import PromptBuilder, choose_exemplars
+from domaintune.runners._prompting import PromptBuilder
 from domaintune.runners._settings import RunnerSettings
 
 if TYPE_CHECKING:
@@ -28,10 +29,27 @@ def scored_rows(domain: Domain, split: str, limit: int, seed: int) -> list[dict[
 
 
 def training_rows(domain: Domain, fraction: float, seed: int) -> list[dict[str, Any]]:
-    """The seeded subset of the train split a strategy fine-tunes on."""
+    """The seeded random subset of the train split (``data_selection: random``)."""
     rows = list(domain.splits["train"])
     random.Random(seed).shuffle(rows)
     return rows[: max(1, round(fraction * len(rows)))]
+
+
+def _example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length: int) -> Any:
+    """Per-row answer loss under the base model (for difficulty-band selection)."""
+    import torch
+
+    from domaintune.runners._adapters import batches
+
+    def losses(rows: list[dict[str, Any]]) -> list[float]:
+        out = []
+        with torch.no_grad():
+            for row in rows:
+                ids, mask, labels, _ = next(batches([builder.training_example(row)], 1, max_length, pad_id, 0))
+                out.append(float(model(input_ids=ids, attention_mask=mask, labels=labels).loss))
+        return out
+
+    return losses
 
 
 class LMRunner:
@@ -49,13 +67,15 @@ class LMRunner:
         adapter_dir: str | None = None,
         load_adapter: str | None = None,
     ) -> TrialResult:
-        """Score ``split``. With LoRA, train first (reporting every ``eval_every`` steps),
-        or load a trained adapter from ``load_adapter``; ``adapter_dir`` keeps the adapter."""
+        """Score ``split``. A training strategy trains first (reporting every ``eval_every`` steps),
+        or loads its trained adapter from ``load_adapter``; ``adapter_dir`` keeps the adapter."""
         import torch
 
         from domaintune.models import load_model
-        from domaintune.runners._lora import apply_lora, train
+        from domaintune.runners._adapters import apply_adapter, prefix_cache, train
+        from domaintune.runners._retrieval import retriever
         from domaintune.runners._scoring import accuracy
+        from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
 
         s = self.settings
         if domain.task != "multiple_choice":
@@ -63,61 +83,101 @@ class LMRunner:
         torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
         rows = scored_rows(domain, split, s.eval_examples if split == "validation" else s.test_examples, s.seed)
+        train_split = domain.splits["train"]
         model, tokenizer = load_model(s.model, s.cache_dir, s.trust_remote_code)
+        pad_id = tokenizer.pad_token_id
+        total_params = sum(p.numel() for p in model.parameters())
+
+        started = time.perf_counter()
+        exemplars = fixed_exemplars(train_split, strategy.n_shots, strategy.exemplar_selection, s.seed)
+        pick = similar_exemplars(train_split, strategy.n_shots) if exemplars is None else None
+        search = None
+        if strategy.retrieval != "none":
+            if not domain.corpus:
+                raise ConfigError(f"retrieval: domain {domain.name!r} has no knowledge corpus")
+            search = retriever(domain, strategy.retrieval, strategy.chunk_words)
         builder = PromptBuilder(
             tokenizer,
             strategy.template,
             domain.title or domain.name,
-            choose_exemplars(domain.splits["train"], strategy.n_shots, s.seed),
+            exemplars,
             view=domain.view_name or "multiple_choice",
+            passages_first=strategy.passage_position == "before_exemplars",
         )
-        items = [builder.encode(row) for row in rows]
+        items = [
+            builder.encode(
+                row,
+                exemplars=pick(row["question"]) if pick else None,
+                passages=search.search(row["question"], strategy.top_k) if search else None,
+            )
+            for row in rows
+        ]
+        prepare_seconds = time.perf_counter() - started
+        prompt_tokens = len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items)
+        scored_tokens = sum(len(item.query) + sum(map(len, item.options)) for item in items) + len(builder.prefix_ids)
         result = TrialResult(metrics={}, cost={}, split=split)
         cost = result.cost
         cost.update(
             train_seconds=0.0,
-            eval_seconds=0.0,
+            eval_seconds=prepare_seconds,
             trainable_params=0.0,
-            total_params=float(sum(p.numel() for p in model.parameters())),
+            total_params=float(total_params),
             train_tokens=0.0,
-            prompt_tokens=len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items),
+            train_flops=0.0,
+            eval_flops=0.0,
+            prompt_tokens=prompt_tokens + (strategy.virtual_tokens if strategy.adapter in ("prompt_tuning", "prefix_tuning") else 0),
+            peak_memory_mb=0.0,
         )
 
-        if strategy.lora and load_adapter:
+        select_losses = None
+        if strategy.trains and not load_adapter and strategy.data_selection == "difficulty":
+            select_losses = _example_losses(model, builder, pad_id, s.max_length)
+        if strategy.trains and load_adapter:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, load_adapter)
-        elif strategy.lora:
-            model = apply_lora(model, strategy, s.seed)
-            cost["trainable_params"] = float(model.get_nb_trainable_parameters()[0])
+        elif strategy.trains:
+            model = apply_adapter(model, tokenizer, strategy, builder.instruction_text(), s.seed)
+            cost["trainable_params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
         def evaluate(step: int) -> None:
-            started = time.perf_counter()
-            metrics = {METRIC: accuracy(model, builder.prefix_ids, items, tokenizer.pad_token_id)}
-            cost["eval_seconds"] += time.perf_counter() - started
+            began = time.perf_counter()
+            value = accuracy(model, builder.prefix_ids, items, pad_id, start=lambda: prefix_cache(model, strategy))
+            cost["eval_seconds"] += time.perf_counter() - began
+            cost["eval_flops"] += 2.0 * total_params * scored_tokens
+            cost["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            metrics = {METRIC: value}
             if result.train_losses:
                 metrics["train_loss"] = result.train_losses[-1]
             result.metrics, result.steps = metrics, step
-            if adapter_dir is not None and strategy.lora:
+            if adapter_dir is not None and strategy.trains and strategy.adapter != "full":
                 # Saved at every report so the adapter always matches the last reported metric.
                 model.save_pretrained(adapter_dir)
                 result.adapter_dir = adapter_dir
             if report is not None:
                 report(step, dict(metrics), dict(cost))
 
-        if strategy.lora and not load_adapter:
-            examples = [builder.training_example(row) for row in training_rows(domain, strategy.train_fraction, s.seed)]
+        if strategy.trains and not load_adapter:
+            size = max(1, round(strategy.train_fraction * len(train_split)))
+            target = [row["question"] for row in domain.splits["validation"]]
+            subset = training_subset(
+                train_split, size, strategy.data_selection, s.seed, target=target, losses=select_losses, band=strategy.difficulty_band
+            )
+            examples = [builder.training_example(row) for row in subset]
             clock = [time.perf_counter()]
+            trainable = cost["trainable_params"]
 
             def on_step(step: int, loss: float, tokens: int) -> None:
                 result.train_losses.append(loss)
                 cost["train_tokens"] += tokens
+                # forward 2N + backward through activations 2N + weight gradients 2T, per token
+                cost["train_flops"] += tokens * (4.0 * total_params + 2.0 * trainable)
                 cost["train_seconds"] += time.perf_counter() - clock[0]
                 if step % s.eval_every == 0 or step == strategy.steps:
                     evaluate(step)
                 clock[0] = time.perf_counter()
 
-            train(model, examples, strategy, s.batch_size, s.max_length, tokenizer.pad_token_id, s.seed, on_step)
+            train(model, examples, strategy, s.max_length, pad_id, s.seed, on_step)
         else:
-            evaluate(strategy.steps if strategy.lora else 0)
+            evaluate(strategy.steps if strategy.trains else 0)
         return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from domaintune.runners._prompting import EncodedItem
@@ -49,8 +50,14 @@ def option_scores(model: Any, prefix_cache: Any, prefix_len: int, item: EncodedI
     return scores
 
 
-def accuracy(model: Any, prefix_ids: list[int], items: list[EncodedItem], pad_id: int) -> float:
-    """Share of items whose answer gets the highest score."""
+def accuracy(
+    model: Any, prefix_ids: list[int], items: list[EncodedItem], pad_id: int, start: Callable[[], tuple[Any, Any, int]] | None = None
+) -> float:
+    """Share of items whose answer gets the highest score.
+
+    ``start()`` gives (model to score with, starting cache, its length): a trained soft prompt
+    is such a start; by default the cache starts empty.
+    """
     import torch
     from transformers import DynamicCache
 
@@ -59,10 +66,10 @@ def accuracy(model: Any, prefix_ids: list[int], items: list[EncodedItem], pad_id
     model.eval()
     correct = 0
     with torch.no_grad():
-        prefix_cache = DynamicCache(config=model.config)
+        scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
-            model(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True)
+            scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True)
         for item in items:
-            scores = option_scores(model, prefix_cache, len(prefix_ids), item, pad_id)
+            scores = option_scores(scorer, prefix_cache, start_len + len(prefix_ids), item, pad_id)
             correct += int(max(range(len(scores)), key=scores.__getitem__) == item.answer)
     return correct / len(items)

@@ -16,7 +16,6 @@ class RunnerSettings(BaseModel):
     eval_examples: int = Field(60, ge=1, description="validation questions scored per report (a fixed, seeded sample)")
     test_examples: int = Field(0, ge=0, description="test questions scored for the chosen strategy (0 = all)")
     eval_every: int = Field(10, ge=1, description="training steps between validation reports (ASHA rungs)")
-    batch_size: int = Field(8, ge=1, description="training batch size")
     max_length: int = Field(128, ge=16, description="training sequence length cap in tokens")
     threads: int = Field(1, ge=1, description="torch threads per trial (1 is fastest on small CPUs)")
     seed: int = Field(0, description="seeds exemplars, data order, LoRA init and the eval sample")

@@ -25,39 +25,70 @@ def get_space(name: str) -> SearchSpace:
     return SearchSpace.parse(SPACES[name], where=f"search space {name!r}")
 
 
+TEMPLATES = ["plain", "instruction", "expert", "cloze", "qa", "chat"]
+BLACKBOX = {
+    "retrieval": ["none", "bm25", "dense", "hybrid"],
+    "top_k": [1, 3, 5],
+    "chunk_words": [0, 30],
+    "passage_position": ["before_question", "before_exemplars"],
+}
+GREYBOX = {
+    "template": TEMPLATES,
+    "n_shots": [0, 1, 3, 5],
+    "exemplar_selection": ["random", "similar", "diverse"],
+}
+SOFT_PROMPT = {"virtual_tokens": [4, 8, 16], "soft_prompt_init": ["text", "random"]}
+LORA = {
+    "lora_rank": [4, 8, 16],
+    "lora_alpha": [8.0, 16.0, 32.0],
+    "lora_dropout": {"low": 0.0, "high": 0.1},
+    "lora_target_modules": ["q_proj,v_proj", "q_proj,k_proj,v_proj,o_proj", "gate_proj,up_proj,down_proj"],
+    "lora_layers": ["all", "top:8", "top:4", "middle:8", "bottom:8", "every:2"],
+    "lora_rslora": [False, True],
+    "lora_dora": [False, True],
+}
+TRAINING = {
+    "learning_rate": {"low": 3e-4, "high": 3e-3, "log": True},
+    "steps": [12, 24],
+    "batch_size": [4, 8],
+    "warmup_steps": [0, 4],
+    "train_fraction": [0.25, 0.5, 1.0],
+    "data_selection": ["random", "clusters", "difficulty", "dedup", "dsir"],
+    "difficulty_band": ["easy", "medium", "hard"],
+}
+
+register_space("blackbox", {**BLACKBOX, "retrieval": ["bm25", "dense", "hybrid"]}, "retrieval from the domain's knowledge corpus only")
 register_space(
     "greybox",
-    {"template": ["plain", "instruction", "expert", "chat"], "n_shots": [0, 1, 3, 5], "lora": False},
-    "prompt crafting only: templates and few-shot exemplars",
+    {**GREYBOX, "adapter": ["none", "prompt_tuning", "prefix_tuning"], **SOFT_PROMPT, **TRAINING, "steps": [12, 24]},
+    "prompt crafting: templates, few-shot exemplars and their selection, soft prompts (prompt/prefix tuning)",
 )
 register_space(
     "whitebox",
-    {
-        "lora": True,
-        "lora_rank": [4, 8, 16],
-        "lora_alpha": [8.0, 16.0, 32.0],
-        "lora_dropout": {"low": 0.0, "high": 0.1},
-        "lora_target_modules": ["q_proj,v_proj", "q_proj,k_proj,v_proj,o_proj", "gate_proj,up_proj,down_proj"],
-        "lora_layers": ["all", "top:8", "top:4", "every:2"],
-        "learning_rate": {"low": 3e-4, "high": 3e-3, "log": True},
-        "steps": [12, 24],
-        "train_fraction": [0.25, 0.5, 1.0],
-    },
-    "LoRA fine-tuning: rank, alpha, dropout, modules, layers, learning rate, steps, data fraction",
+    {"adapter": ["lora", "full"], **LORA, **TRAINING},
+    "fine-tuning: LoRA (rank, alpha, dropout, modules, layers, rsLoRA, DoRA) or all weights, and the data it sees",
 )
 register_space(
     "hybrid",
     {
-        "template": ["plain", "instruction", "expert", "chat"],
+        "retrieval": ["none", "bm25"],
+        "top_k": [1, 3],
+        "template": ["plain", "instruction", "chat"],
         "n_shots": [0, 1, 3],
-        "lora": [False, True],
+        "adapter": ["none", "lora"],
         "lora_rank": [4, 8, 16],
         "lora_alpha": [16.0, 32.0],
         "lora_target_modules": ["q_proj,v_proj", "q_proj,k_proj,v_proj,o_proj"],
         "lora_layers": ["all", "top:8", "top:4"],
         "learning_rate": {"low": 5e-4, "high": 3e-3, "log": True},
         "steps": [12, 24],
+        "batch_size": 4,
         "train_fraction": [0.5, 1.0],
     },
-    "prompt crafting and LoRA together (LoRA levers apply when lora is true)",
+    "a small mix of all three levels (child levers apply only when their parent is on)",
+)
+register_space(
+    "all",
+    {**BLACKBOX, **GREYBOX, "adapter": ["none", "lora", "prompt_tuning", "prefix_tuning", "full"], **SOFT_PROMPT, **LORA, **TRAINING},
+    "every lever at once",
 )

@@ -5,15 +5,15 @@ import torch
 
 from domaintune.runners import LMRunner, RunnerSettings
 from domaintune.runners._lm import training_rows
-from domaintune.runners._lora import apply_lora, batches, train
+from domaintune.runners._adapters import apply_lora, batches, train
 from domaintune.runners._prompting import PromptBuilder
 from domaintune.strategy import Strategy
 
 
 def test_runner_reports_at_intervals_and_returns_cost(tiny_model_dir, small_domain, tmp_path):
-    settings = RunnerSettings(model=tiny_model_dir, eval_examples=6, eval_every=2, batch_size=4)
+    settings = RunnerSettings(model=tiny_model_dir, eval_examples=6, eval_every=2)
     reports = []
-    strategy = Strategy(lora=True, steps=5, lora_rank=4, lora_layers="top:2")
+    strategy = Strategy(adapter="lora", steps=5, lora_rank=4, lora_layers="top:2")
     result = LMRunner(settings).run(
         small_domain, strategy, report=lambda step, m, c: reports.append((step, m, c)), adapter_dir=str(tmp_path / "a")
     )
@@ -50,7 +50,7 @@ def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm
     model, tokenizer = load_model(smollm2_dir)
     builder = PromptBuilder(tokenizer, "instruction", jargon.title, [], view="term_to_definition")
     examples = [builder.training_example(row) for row in jargon.view().splits["train"][:16]]
-    strategy = Strategy(lora=True, lora_rank=8, lora_layers="top:8", learning_rate=3e-3, steps=6)
+    strategy = Strategy(adapter="lora", lora_rank=8, lora_layers="top:8", learning_rate=3e-3, steps=6)
     model = apply_lora(model, strategy, seed=0)
     ids, mask, labels, _ = next(batches(examples[:8], 8, 96, tokenizer.pad_token_id, seed=1))
 
@@ -60,6 +60,6 @@ def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm
 
     before = batch_loss()
     losses = []
-    train(model, examples[:8], strategy, 4, 96, tokenizer.pad_token_id, 0, lambda step, loss, tokens: losses.append(loss))
+    train(model, examples[:8], strategy.model_copy(update={"batch_size": 4}), 96, tokenizer.pad_token_id, 0, lambda step, loss, tokens: losses.append(loss))
     after = batch_loss()
     assert after < before - 0.2, (before, after, losses)

@@ -44,11 +44,11 @@ def test_bad_space_is_an_error_naming_the_lever(spec, message):
 
 
 def test_point_keeps_active_levers_and_fills_inactive_ones():
-    space = SearchSpace.parse({"lora": [False, True], "lora_layers": ["top:4", "top:8"], "template": ["plain", "chat"]})
+    space = SearchSpace.parse({"adapter": ["none", "lora"], "lora_layers": ["top:4", "top:8"], "template": ["plain", "chat"]})
     point = space.point(Strategy(template="chat"), "warm")
-    assert point == {"lora": False, "lora_layers": "top:4", "template": "chat"}
+    assert point == {"adapter": "none", "lora_layers": "top:4", "template": "chat"}
     with pytest.raises(ConfigError, match="lora_layers='all' lies outside"):
-        space.point(Strategy(lora=True), "warm")
+        space.point(Strategy(adapter="lora"), "warm")
 
 
 def test_registry_rejects_duplicates_and_unknown_names():
@@ -56,4 +56,4 @@ def test_registry_rejects_duplicates_and_unknown_names():
         register_space("hybrid", {"n_shots": [0, 1]}, "again")
     with pytest.raises(ConfigError, match="unknown search space"):
         get_space("nothing")
-    assert get_space("whitebox").fixed["lora"] is True
+    assert get_space("whitebox").dimensions["adapter"].values == ("lora", "full")

@@ -1,4 +1,4 @@
-"""White-box lever: LoRA adapters with peft, trained on the domain's train split."""
+"""What gradient steps train: LoRA (white-box), every weight (white-box), or a soft prompt (grey-box)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 from domaintune.errors import ConfigError
 from domaintune.strategy import Strategy, resolve_layers
+
+FULL_FINETUNE_MAX_PARAMS = 2_000_000_000  # above this, full fine-tuning is refused (memory)
 
 
 def apply_lora(model: Any, strategy: Strategy, seed: int) -> Any:
@@ -31,9 +33,65 @@ def apply_lora(model: Any, strategy: Strategy, seed: int) -> Any:
         lora_dropout=strategy.lora_dropout,
         target_modules=modules,
         layers_to_transform=resolve_layers(strategy.lora_layers, n_layers),
+        use_rslora=strategy.lora_rslora,
+        use_dora=strategy.lora_dora,
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
+
+
+def apply_soft_prompt(model: Any, tokenizer: Any, strategy: Strategy, init_text: str, seed: int) -> Any:
+    """Prompt tuning (virtual token embeddings) or prefix tuning (virtual keys/values per layer)."""
+    import torch
+    from peft import PrefixTuningConfig, PromptTuningConfig, PromptTuningInit, get_peft_model
+
+    torch.manual_seed(seed)
+    if strategy.adapter == "prefix_tuning":
+        config: Any = PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=strategy.virtual_tokens)
+    elif strategy.soft_prompt_init == "text":
+        config = PromptTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=strategy.virtual_tokens,
+            prompt_tuning_init=PromptTuningInit.TEXT,
+            prompt_tuning_init_text=init_text,
+            tokenizer_name_or_path=tokenizer.name_or_path,
+        )
+    else:
+        config = PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=strategy.virtual_tokens)
+    return get_peft_model(model, config)
+
+
+def apply_adapter(model: Any, tokenizer: Any, strategy: Strategy, init_text: str, seed: int) -> Any:
+    if strategy.adapter == "lora":
+        return apply_lora(model, strategy, seed)
+    if strategy.adapter in ("prompt_tuning", "prefix_tuning"):
+        return apply_soft_prompt(model, tokenizer, strategy, init_text, seed)
+    if strategy.adapter == "full":
+        total = sum(p.numel() for p in model.parameters())
+        if total > FULL_FINETUNE_MAX_PARAMS:
+            raise ConfigError(f"adapter: full fine-tuning refused for a {total:,}-parameter model; use lora")
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+        return model
+    raise ConfigError(f"adapter: {strategy.adapter!r} trains nothing")
+
+
+def prefix_cache(model: Any, strategy: Strategy) -> tuple[Any, Any, int]:
+    """(model to score with, starting KV cache, its length): the soft prompt becomes a cached prefix.
+
+    peft's forward re-inserts virtual tokens on every call, which a reused cache cannot take;
+    so the trained soft prompt is run once through the base model and scoring continues on it.
+    """
+    from transformers import DynamicCache
+
+    if strategy.adapter == "prefix_tuning":
+        return model.get_base_model(), model.get_prompt(batch_size=1), strategy.virtual_tokens
+    if strategy.adapter == "prompt_tuning":
+        base = model.get_base_model()
+        cache = DynamicCache(config=base.config)
+        base(inputs_embeds=model.get_prompt(batch_size=1), past_key_values=cache, use_cache=True)
+        return base, cache, strategy.virtual_tokens
+    return model, DynamicCache(config=model.config), 0
 
 
 def batches(
@@ -45,7 +103,7 @@ def batches(
     rng = random.Random(seed)
     order: list[int] = []
     while True:
-        if len(order) < batch_size:
+        while len(order) < batch_size:
             fresh = list(range(len(examples)))
             rng.shuffle(fresh)
             order.extend(fresh)
@@ -71,25 +129,27 @@ def train(
     model: Any,
     examples: list[tuple[list[int], list[int]]],
     strategy: Strategy,
-    batch_size: int,
     max_length: int,
     pad_id: int,
     seed: int,
     on_step: Callable[[int, float, int], None],
 ) -> int:
-    """Run ``strategy.steps`` AdamW steps; call ``on_step(step, loss, tokens)`` after each. Returns tokens seen."""
+    """Run ``strategy.steps`` AdamW steps with linear warmup; ``on_step(step, loss, tokens)`` after each."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=strategy.learning_rate, weight_decay=0.0)
+    warmup = strategy.warmup_steps
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1)))
     tokens = 0
-    stream = batches(examples, batch_size, max_length, pad_id, seed)
+    stream = batches(examples, strategy.batch_size, max_length, pad_id, seed)
     for step in range(1, strategy.steps + 1):
         model.train()  # on_step may have evaluated in between
         input_ids, mask, labels, real = next(stream)
         loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         optimizer.step()
+        schedule.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += real
         on_step(step, float(loss.detach()), real)

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.runners._lora import apply_lora
+from domaintune.runners._adapters import apply_lora
 from domaintune.strategy import Strategy, resolve_layers
 
 
@@ -34,7 +34,7 @@ def test_lora_adapts_exactly_the_requested_layers_and_modules(tiny_model_dir, mo
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    strategy = Strategy(lora=True, lora_rank=rank, lora_target_modules=modules, lora_layers=layers)
+    strategy = Strategy(adapter="lora", lora_rank=rank, lora_target_modules=modules, lora_layers=layers)
     expected = _expected_trainable(model, strategy)
     peft_model = apply_lora(model, strategy, seed=0)
     trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad}
@@ -48,7 +48,7 @@ def test_real_model_count_matches_shapes(smollm2_dir):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(smollm2_dir)
-    strategy = Strategy(lora=True, lora_rank=8)
+    strategy = Strategy(adapter="lora", lora_rank=8)
     # q: 576->576, v: 576->192 on 30 layers: 8 * (1152 + 768) * 30
     assert _expected_trainable(model, strategy) == 460_800
     assert apply_lora(model, strategy, 0).get_nb_trainable_parameters()[0] == 460_800
@@ -59,4 +59,4 @@ def test_unknown_module_is_an_error_naming_the_lever(tiny_model_dir):
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     with pytest.raises(ConfigError, match="lora_target_modules: c_attn not found"):
-        apply_lora(model, Strategy(lora=True, lora_target_modules="c_attn"), 0)
+        apply_lora(model, Strategy(adapter="lora", lora_target_modules="c_attn"), 0)
