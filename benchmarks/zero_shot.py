@@ -20,24 +20,25 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-OUT = Path(__file__).parent / "out" / "zero_shot.jsonl"
+OUT = Path(__file__).parent / "results" / "zero_shot.jsonl"
 CHANCE = 0.25
 
 
-def cell(task: tuple[str, str, int]) -> dict:
+def cell(task: tuple[str, str, int, str]) -> dict:
     from domaintune.domains import load_domain
     from domaintune.runners import LMRunner, RunnerSettings
     from domaintune.strategy import Strategy
 
-    name, view, questions = task
+    name, view, questions, scoring = task
     domain = load_domain(name)
     started = time.perf_counter()
-    result = LMRunner(RunnerSettings(eval_examples=questions)).run(domain.view(view), Strategy())
+    result = LMRunner(RunnerSettings(eval_examples=questions)).run(domain.view(view), Strategy(scoring=scoring))
     n = min(questions, domain.sizes["validation"])
     accuracy = result.metrics["accuracy"]
     return {
         "domain": name,
         "view": view,
+        "scoring": scoring,
         "fingerprint": domain.fingerprint,
         "questions": n,
         "accuracy": accuracy,
@@ -47,13 +48,18 @@ def cell(task: tuple[str, str, int]) -> dict:
     }
 
 
-def run(questions: int, workers: int) -> None:
-    from domaintune.domains import VIEWS, builtin_domain_names
+def _rows() -> list[dict]:
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+    for row in rows:
+        row.setdefault("scoring", "mean")
+    return rows
 
-    done = set()
-    if OUT.exists():
-        done = {(r["domain"], r["view"]) for r in map(json.loads, OUT.read_text().splitlines())}
-    tasks = [(n, v, questions) for n in builtin_domain_names() for v in VIEWS["glossary"] if (n, v) not in done]
+
+def run(questions: int, workers: int, scoring: str, views: list[str]) -> None:
+    from domaintune.domains import builtin_domain_names
+
+    done = {(r["domain"], r["view"], r["scoring"]) for r in _rows()}
+    tasks = [(n, v, questions, scoring) for n in builtin_domain_names() for v in views if (n, v, scoring) not in done]
     print(f"{len(done)} cells done, {len(tasks)} to go", flush=True)
     OUT.parent.mkdir(exist_ok=True)
     started = time.perf_counter()
@@ -61,7 +67,7 @@ def run(questions: int, workers: int) -> None:
         for i, row in enumerate(pool.map(cell, tasks), start=1):
             with OUT.open("a") as out:
                 out.write(json.dumps(row) + "\n")
-            print(f"[{i}/{len(tasks)}] {row['domain']:24} {row['view']:20} {row['accuracy']:.3f} ({row['seconds']:.0f} s)", flush=True)
+            print(f"[{i}/{len(tasks)}] {row['domain']:24} {row['view']:20} {scoring} {row['accuracy']:.3f} ({row['seconds']:.0f} s)", flush=True)
     print(f"wall {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -74,41 +80,43 @@ def flag(accuracy: float, stderr: float) -> str:
 
 
 def table() -> str:
-    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
-    by_domain: dict[str, dict[str, dict]] = {}
-    for row in rows:
-        by_domain.setdefault(row["domain"], {})[row["view"]] = row
+    rows = _rows()
+    cells: dict[tuple[str, str, str], dict] = {(r["domain"], r["view"], r["scoring"]): r for r in rows}
+    columns = [("term_to_definition", "mean"), ("term_to_definition", "calibrated"), ("definition_to_term", "mean")]
+    columns = [c for c in columns if any((d, *c) in cells for d, _, _ in cells)]
     seconds = sum(r["seconds"] for r in rows)
+    most = max(r["questions"] for r in rows)
     lines = [
         "# Built-in domains and the base model's zero-shot accuracy",
         "",
-        f"SmolLM2-135M-Instruct, plain template, 0-shot, 4 options (chance 25%), on a fixed sample of "
-        f"{rows[0]['questions']} validation questions per cell (fewer where the split is smaller); ± is one "
-        f"standard error. {len(rows)} cells took {seconds / 60:.0f} CPU-minutes on this 2-core machine "
-        "(one torch thread per cell, two cells at a time). Flags: *at chance* when the 95% interval reaches "
-        "25%, *at ceiling* at 90% or more.",
+        f"SmolLM2-135M-Instruct, plain template, 0-shot, 4 options (chance 25%), on a fixed sample of up to "
+        f"{most} validation questions per cell (all of them where the split is smaller); ± is one standard error. "
+        f"{len(rows)} cells took {seconds / 60:.0f} CPU-minutes on this 2-core machine (one torch thread per cell, "
+        "two cells at a time; `benchmarks/zero_shot.py`). *mean*: mean token log-probability of each option; "
+        "*calibrated*: minus the option's log-probability after the content-free query \"N/A\" (the `scoring` lever). "
+        "Flags: *at chance* when the 95% interval reaches 25%, *at ceiling* at 90% or more.",
         "",
-        "| domain | train / val / test | corpus coverage | term → definition | definition → term | flags |",
-        "|---|---|---|---|---|---|",
+        "| domain | train / val / test | corpus coverage | " + " | ".join(f"{v.replace('_to_', ' → ').replace('_', ' ')} ({s})" for v, s in columns) + " | flags |",
+        "|---|---|---|" + "---|" * len(columns) + "---|",
     ]
     from domaintune.domains import load_domain
 
-    for name in sorted(by_domain):
-        views = by_domain[name]
-        sizes = next(iter(views.values()))["sizes"]
+    for name in sorted({d for d, _, _ in cells}):
+        first = next(r for (d, _, _), r in cells.items() if d == name)
+        sizes = first["sizes"]
         coverage = load_domain(name).stats.get("corpus_coverage", {}).get("test_terms_with_own_entry")
-        cells, flags = [], []
-        for view in ("term_to_definition", "definition_to_term"):
-            row = views.get(view)
+        shown, flags = [], []
+        for view, scoring in columns:
+            row = cells.get((name, view, scoring))
             if row is None:
-                cells.append("-")
+                shown.append("-")
                 continue
-            cells.append(f"{row['accuracy']:.1%} ± {row['stderr']:.1%}")
+            shown.append(f"{row['accuracy']:.1%} ± {row['stderr']:.1%}")
             if flag(row["accuracy"], row["stderr"]):
-                flags.append(f"{view.split('_')[0]}: {flag(row['accuracy'], row['stderr'])}")
+                flags.append(f"{view.split('_')[0]} ({scoring}): {flag(row['accuracy'], row['stderr'])}")
         lines.append(
             f"| {name} | {sizes['train']} / {sizes['validation']} / {sizes['test']} | "
-            f"{'-' if coverage is None else f'{coverage:.0%}'} | {cells[0]} | {cells[1]} | {'; '.join(flags)} |"
+            f"{'-' if coverage is None else f'{coverage:.0%}'} | " + " | ".join(shown) + f" | {'; '.join(flags)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -117,9 +125,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Zero-shot accuracy of the base model on every built-in domain.")
     parser.add_argument("--questions", type=int, default=80)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scoring", default="mean", choices=["mean", "calibrated"])
+    parser.add_argument("--views", default="term_to_definition,definition_to_term")
     parser.add_argument("--table", action="store_true", help="print the Markdown table from finished cells")
     args = parser.parse_args()
     if args.table:
         print(table(), end="")
     else:
-        run(args.questions, args.workers)
+        run(args.questions, args.workers, args.scoring, args.views.split(","))

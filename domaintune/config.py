@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
 from domaintune.runners._settings import RunnerSettings
@@ -56,12 +56,32 @@ class DomainFiles(_Section):
     distractors: Literal["random", "similar"] = Field("random", description="glossaries: how distractors are drawn")
 
 
+class Objective(_Section):
+    """An extra objective: any reported metric, e.g. a cost (``cost.train_flops``)."""
+
+    metric: str
+    direction: Literal["maximize", "minimize"] = "minimize"
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.direction == "maximize" else "min"
+
+
+COST_METRICS = (
+    "cost.train_seconds", "cost.eval_seconds", "cost.train_flops", "cost.eval_flops",
+    "cost.trainable_params", "cost.train_tokens", "cost.prompt_tokens", "cost.peak_memory_mb",
+)
+
+
 class SweepConfig(_Section):
     name: str = Field("sweep", description="sweep name: the MLflow parent run and the Ray experiment")
     domain: str | DomainFiles = Field("jargon", description="a domain name, a domain folder, or {name, train, validation, test}")
     view: str | None = Field(None, description="which question the domain asks (default: its first view)")
     metric: str = Field("accuracy", description="the metric the sweep optimizes")
     direction: Literal["maximize", "minimize"] = "maximize"
+    objectives: list[Objective] = Field(
+        default_factory=list, description="extra objectives (e.g. a cost): a multi-objective search with a Pareto front"
+    )
     space: str | dict[str, Any] = Field(
         "hybrid", description="a named space, or a mapping of levers (with `base: NAME` to start from one)"
     )
@@ -77,6 +97,15 @@ class SweepConfig(_Section):
         if not value or any(c in value for c in "/\\ "):
             raise ValueError(f"{value!r} must be non-empty, without spaces or slashes")
         return value
+
+    @model_validator(mode="after")
+    def _objectives_fit(self) -> SweepConfig:
+        for objective in self.objectives:
+            if objective.metric not in COST_METRICS and objective.metric != "train_loss":
+                raise ValueError(f"objectives: {objective.metric!r} is not reported; use one of {', '.join(COST_METRICS)}")
+        if self.objectives and self.search.scheduler == "asha":
+            raise ValueError("objectives: ASHA stops trials on one metric; set search.scheduler: fifo for a multi-objective sweep")
+        return self
 
     def search_space(self, where: str = "space") -> SearchSpace:
         if isinstance(self.space, str):

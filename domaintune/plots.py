@@ -41,3 +41,26 @@ def sweep_figures(order: list[str], history: dict[str, list[tuple[int, float]]],
     fig.tight_layout()
     figures["progress"] = fig
     return figures
+
+
+def pareto_figure(trials: list[Any], front: list[str], metric: str, cost: str) -> Any:
+    """Every finished trial on (cost, metric), the Pareto front highlighted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = cost[len("cost.") :] if cost.startswith("cost.") else cost
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for trial in trials:
+        if trial.status != "FINISHED" or trial.metric is None or key not in trial.cost:
+            continue
+        on_front = trial.trial_id in front
+        ax.scatter(trial.cost[key], trial.metric, c="tab:red" if on_front else "tab:gray", s=40 if on_front else 20)
+        if on_front:
+            ax.annotate(trial.trial_id, (trial.cost[key], trial.metric), fontsize=7)
+    ax.set_xlabel(cost)
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title("Quality against cost (red: Pareto front)")
+    fig.tight_layout()
+    return fig

@@ -31,7 +31,9 @@ def print_sweep_result(result: SweepResult) -> None:
     rows = [
         [
             t.trial_id,
-            t.status + (" (stopped early)" if t.stopped_early and t.status == "FINISHED" else ""),
+            t.status
+            + (" (stopped early)" if t.stopped_early and t.status == "FINISHED" else "")
+            + (" pareto" if t.trial_id in result.pareto else ""),
             _fmt(t.metric),
             str(t.steps),
             f"{t.cost.get('train_seconds', 0) + t.cost.get('eval_seconds', 0):.0f}",
@@ -62,6 +64,8 @@ def print_sweep_result(result: SweepResult) -> None:
             ]
         ],
     )
+    if result.pareto:
+        print(f"Pareto front (quality vs cost): {', '.join(result.pareto)}")
     print(f"MLflow: {result.tracking_uri} (experiment {result.experiment_id}, sweep run {result.parent_run_id})")
     print(f"Look at it with: domaintune ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
 

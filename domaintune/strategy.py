@@ -43,6 +43,9 @@ class Strategy(BaseModel):
     # grey-box: prompt crafting
     template: str = _lever("plain", "grey", "prompt template name (see domaintune.prompts)")
     n_shots: int = _lever(0, "grey", "few-shot exemplars from the train split", ge=0, le=16)
+    scoring: Literal["mean", "calibrated"] = _lever(
+        "mean", "grey", "option score: mean token log-prob, or that minus its log-prob after a content-free query"
+    )
     exemplar_selection: Literal["random", "similar", "diverse"] = _lever(
         "random", "grey", "random; most similar to each question (MiniLM); diverse (greedy farthest points)"
     )
@@ -135,7 +138,7 @@ class Strategy(BaseModel):
         used = set()
         if self.retrieval != "none":
             used.add("black")
-        if self.n_shots or self.template != "plain" or self.adapter in ("prompt_tuning", "prefix_tuning"):
+        if self.n_shots or self.template != "plain" or self.scoring != "mean" or self.adapter in ("prompt_tuning", "prefix_tuning"):
             used.add("grey")
         if self.adapter in ("lora", "full"):
             used.add("white")
@@ -147,7 +150,7 @@ class Strategy(BaseModel):
         if self.retrieval != "none":
             parts.append(f"{self.retrieval} top{self.top_k}")
         shots = f" {self.n_shots}-shot" + (f" {self.exemplar_selection}" if self.n_shots else "")
-        parts.append(f"{self.template}{shots}")
+        parts.append(f"{self.template}{shots}" + (" calibrated" if self.scoring == "calibrated" else ""))
         if self.adapter == "lora":
             extra = "".join([" rs" if self.lora_rslora else "", " dora" if self.lora_dora else ""])
             parts.append(f"LoRA r{self.lora_rank} a{self.lora_alpha:g}{extra} {self.lora_target_modules} {self.lora_layers}")

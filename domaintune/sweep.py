@@ -62,6 +62,7 @@ class SweepResult:
     parent_run_id: str = ""
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # setup, fit (the trials), test
+    pareto: list[str] = field(default_factory=list)  # trial ids on the Pareto front (multi-objective sweeps)
     interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,10 +179,12 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     try:
         _init_ray(address or config.address)
         sampler = optuna.samplers.TPESampler(seed=config.search.seed, n_startup_trials=config.search.n_startup_trials)
+        metrics = [config.metric] + [o.metric for o in config.objectives]
+        modes = [config.mode] + [o.mode for o in config.objectives]
         searcher = OptunaSearch(
             space=space.to_optuna(),
-            metric=config.metric,
-            mode=config.mode,
+            metric=metrics if config.objectives else config.metric,
+            mode=modes if config.objectives else config.mode,
             points_to_evaluate=warm or None,
             sampler=sampler,
         )
@@ -232,22 +235,30 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
             tracker.close("KILLED", error="sweep interrupted")
             return _result(config, domain, tracker, trials, None, None, 0, started, interrupted=True)
         best = _best(trials, config.mode)
-        test_score, test_examples = None, 0
+        test_metric, test_score, test_examples = config.metric, None, 0
         if best is not None:
             adapter_dir = str(callback.last[best.trial_id].get("adapter_dir", ""))
             test_started = time.perf_counter()
-            test_score, test_examples = _score_test(config, domain, best, adapter_dir)
+            test_metric, test_score, test_examples = _score_test(config, domain, best, adapter_dir)
             timings["test"] = time.perf_counter() - test_started
         result = _result(config, domain, tracker, trials, best, test_score, test_examples, started)
         result.timings = timings
+        if config.objectives:
+            result.pareto = pareto_front(trials, [(config.metric, config.mode)] + [(o.metric, o.mode) for o in config.objectives])
+            for trial_id in result.pareto:
+                tracker.set_trial_tag(trial_id, "domaintune.pareto", "true")
         metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
         if best is not None:
             metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]
-            metrics[f"test_{config.metric}"] = test_score  # type: ignore[assignment]
+            metrics[f"test_{test_metric}"] = test_score  # type: ignore[assignment]
             metrics.update({f"best_cost.{k}": v for k, v in best.cost.items()})
         from domaintune.plots import sweep_figures
 
         figures = sweep_figures(callback.order, callback.history, config.metric, config.mode)
+        if config.objectives:
+            from domaintune.plots import pareto_figure
+
+            figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
         tracker.finish(result.to_dict(), metrics, figures)
         return result
     except KeyboardInterrupt:
@@ -282,6 +293,30 @@ def _summaries(callback: Any, space: SearchSpace, metric: str) -> list[TrialSumm
     return trials
 
 
+def _value(trial: TrialSummary, metric: str) -> float | None:
+    if metric.startswith("cost."):
+        return trial.cost.get(metric[len("cost.") :])
+    return trial.metric
+
+
+def pareto_front(trials: list[TrialSummary], objectives: list[tuple[str, str]]) -> list[str]:
+    """Ids of the finished trials no other finished trial beats on every objective."""
+    points = []
+    for trial in trials:
+        values = [_value(trial, metric) for metric, _ in objectives]
+        if trial.status == "FINISHED" and None not in values:
+            # Turn every objective into "larger is better".
+            points.append((trial.trial_id, [v if mode == "max" else -v for v, (_, mode) in zip(values, objectives)]))
+    front = []
+    for trial_id, mine in points:
+        dominated = any(
+            all(o >= m for o, m in zip(other, mine)) and any(o > m for o, m in zip(other, mine)) for _, other in points
+        )
+        if not dominated:
+            front.append(trial_id)
+    return front
+
+
 def _best(trials: list[TrialSummary], mode: str) -> TrialSummary | None:
     scored = [t for t in trials if t.status == "FINISHED" and t.metric is not None]
     if not scored:
@@ -290,7 +325,7 @@ def _best(trials: list[TrialSummary], mode: str) -> TrialSummary | None:
     return pick(scored, key=lambda t: t.metric)  # type: ignore[arg-type, return-value]
 
 
-def _score_test(config: SweepConfig, domain: Domain, best: TrialSummary, adapter_dir: str) -> tuple[float, int]:
+def _score_test(config: SweepConfig, domain: Domain, best: TrialSummary, adapter_dir: str) -> tuple[str, float, int]:
     """The test split is touched once, for the chosen strategy, after the search is over."""
     from domaintune.runners import LMRunner
     from domaintune.runners._lm import scored_rows
@@ -302,7 +337,9 @@ def _score_test(config: SweepConfig, domain: Domain, best: TrialSummary, adapter
         strategy = strategy.model_copy(update={"steps": best.steps or strategy.steps})
     outcome = LMRunner(config.runner).run(domain, strategy, split="test", load_adapter=adapter)
     n = len(scored_rows(domain, "test", config.runner.test_examples, config.runner.seed))
-    return outcome.metrics[config.metric], n
+    # A training-time metric (train_loss) has no test value: the task metric stands in for it.
+    name = config.metric if config.metric in outcome.metrics else "accuracy"
+    return name, outcome.metrics[name], n
 
 
 def _result(

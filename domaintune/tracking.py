@@ -144,6 +144,9 @@ class SweepTracker:
         self.client.log_dict(run_id, strategy, "strategy.json")
         return run_id
 
+    def set_trial_tag(self, trial_id: str, key: str, value: str) -> None:
+        self.client.set_tag(self.trial_runs[trial_id], key, value)
+
     def log_trial_metrics(self, trial_id: str, step: int, metrics: dict[str, float]) -> None:
         from mlflow.entities import Metric
 

@@ -56,3 +56,12 @@ def test_overrides_are_dotted_keys_and_validated(tmp_path):
     assert load_config(path, {"search.num_samples": 3}).search.num_samples == 3
     with pytest.raises(ConfigError, match="search.nope: unknown key"):
         load_config(path, {"search.nope": 1})
+
+
+def test_objectives_need_a_reported_metric_and_no_asha(tmp_path):
+    with pytest.raises(ConfigError, match="'cost.dollars' is not reported"):
+        load_config(_write(tmp_path, "objectives: [{metric: cost.dollars}]\nsearch: {scheduler: fifo}\n"))
+    with pytest.raises(ConfigError, match="scheduler: fifo for a multi-objective"):
+        load_config(_write(tmp_path, "objectives: [{metric: cost.train_flops}]\n"))
+    config = load_config(_write(tmp_path, "objectives: [{metric: cost.train_flops}]\nsearch: {scheduler: fifo}\n"))
+    assert config.objectives[0].mode == "min"

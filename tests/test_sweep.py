@@ -102,10 +102,19 @@ def _parse(text: str):
 
 
 def test_asha_stops_weak_trials_early(ray_local, tmp_path, tiny_model_dir, small_domain, tracking_uri):
+    """Training loss (continuous, and far apart across learning rates) as the metric: no ties."""
     from domaintune.sweep import run_sweep
 
-    config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, scheduler="asha", num_samples=6)
-    config = config.model_copy(update={"space": {**config.space, "adapter": "lora", "lora_target_modules": "q_proj,v_proj", "steps": 8}})
+    config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, scheduler="asha", num_samples=8)
+    config = parse_config(
+        {
+            **config.model_dump(mode="json"),
+            "metric": "train_loss",
+            "direction": "minimize",
+            "space": {"adapter": "lora", "steps": 8, "batch_size": 2, "learning_rate": {"low": 1e-5, "high": 0.3, "log": True}},
+        },
+        "asha",
+    )
     result = run_sweep(config, verbose=0)
     assert all(t.status == "FINISHED" for t in result.trials)
     assert any(t.stopped_early for t in result.trials)
@@ -145,3 +154,33 @@ def test_a_user_glossary_given_inline_runs_through_a_sweep(ray_local, tmp_path, 
     parent = MlflowClient(tracking_uri).get_run(result.parent_run_id)
     assert parent.data.tags["domaintune.domain_view"] == "definition_to_term"
     assert parent.data.tags["domaintune.domain_fingerprint"] == result.domain_fingerprint
+
+
+def test_multi_objective_sweep_reports_the_pareto_front(ray_local, tmp_path, tiny_model_dir, small_domain, tracking_uri):
+    from domaintune.sweep import run_sweep
+
+    config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, num_samples=4)
+    config = parse_config(
+        {
+            **config.model_dump(mode="json"),
+            "objectives": [{"metric": "cost.prompt_tokens", "direction": "minimize"}],
+            "space": {"n_shots": [0, 1, 3], "template": ["plain", "instruction"]},
+            "search": {**config.search.model_dump(), "points_to_evaluate": [{"n_shots": 0, "template": "plain"}, {"n_shots": 3, "template": "instruction"}]},
+        },
+        "multi-objective",
+    )
+    result = run_sweep(config, verbose=0)
+    finished = [t for t in result.trials if t.status == "FINISHED"]
+    assert result.pareto and set(result.pareto) <= {t.trial_id for t in finished}
+    cheapest = min(finished, key=lambda t: t.cost["prompt_tokens"])
+    assert cheapest.trial_id in result.pareto or any(
+        t.cost["prompt_tokens"] == cheapest.cost["prompt_tokens"] and t.trial_id in result.pareto for t in finished
+    )
+    for trial in finished:  # nothing off the front beats a front trial on both objectives
+        for front_id in result.pareto:
+            front = next(t for t in finished if t.trial_id == front_id)
+            assert not (trial.metric > front.metric and trial.cost["prompt_tokens"] < front.cost["prompt_tokens"])
+    client = MlflowClient(tracking_uri)
+    tagged = client.search_runs([result.experiment_id], filter_string="tags.`domaintune.pareto` = 'true'")
+    assert len(tagged) == len(result.pareto)
+    assert "plots/pareto.png" in {a.path for a in client.list_artifacts(result.parent_run_id, "plots")}

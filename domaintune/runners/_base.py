@@ -42,6 +42,7 @@ class Runner(Protocol):
         report: Report | None = None,
         split: str = "validation",
         adapter_dir: str | None = None,
+        load_adapter: str | None = None,
     ) -> TrialResult:
-        """Train (if the strategy says so), score ``split``, and return metric + cost."""
+        """Train (if the strategy says so) or load the trained adapter, score ``split``, return metric + cost."""
         ...

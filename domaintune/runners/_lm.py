@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from domaintune.strategy import Strategy
 
 METRIC = "accuracy"
+CONTENT_FREE = "N/A"  # the query whose option scores are the model's prior (calibrated scoring)
 
 
 def scored_rows(domain: Domain, split: str, limit: int, seed: int) -> list[dict[str, Any]]:
@@ -112,6 +113,7 @@ class LMRunner:
             )
             for row in rows
         ]
+        calibration = builder.query_ids(CONTENT_FREE) if strategy.scoring == "calibrated" else None
         prepare_seconds = time.perf_counter() - started
         prompt_tokens = len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items)
         scored_tokens = sum(len(item.query) + sum(map(len, item.options)) for item in items) + len(builder.prefix_ids)
@@ -142,7 +144,7 @@ class LMRunner:
 
         def evaluate(step: int) -> None:
             began = time.perf_counter()
-            value = accuracy(model, builder.prefix_ids, items, pad_id, start=lambda: prefix_cache(model, strategy))
+            value = accuracy(model, builder.prefix_ids, items, pad_id, start=lambda: prefix_cache(model, strategy), calibration=calibration)
             cost["eval_seconds"] += time.perf_counter() - began
             cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -51,12 +51,19 @@ def option_scores(model: Any, prefix_cache: Any, prefix_len: int, item: EncodedI
 
 
 def accuracy(
-    model: Any, prefix_ids: list[int], items: list[EncodedItem], pad_id: int, start: Callable[[], tuple[Any, Any, int]] | None = None
+    model: Any,
+    prefix_ids: list[int],
+    items: list[EncodedItem],
+    pad_id: int,
+    start: Callable[[], tuple[Any, Any, int]] | None = None,
+    calibration: list[int] | None = None,
 ) -> float:
     """Share of items whose answer gets the highest score.
 
     ``start()`` gives (model to score with, starting cache, its length): a trained soft prompt
-    is such a start; by default the cache starts empty.
+    is such a start; by default the cache starts empty. With ``calibration`` (the ids of a
+    content-free query such as "N/A"), each option's score under that query is subtracted,
+    which removes the model's prior for fluent, generic options (calibrate-before-use).
     """
     import torch
     from transformers import DynamicCache
@@ -69,7 +76,16 @@ def accuracy(
         scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
             scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True)
+        prior: dict[tuple[int, ...], float] = {}
         for item in items:
             scores = option_scores(scorer, prefix_cache, start_len + len(prefix_ids), item, pad_id)
+            if calibration is not None:
+                # Options recur across questions of a split: each one's prior is computed once.
+                missing = [o for o in item.options if tuple(o) not in prior]
+                if missing:
+                    neutral = EncodedItem(query=calibration, options=missing, answer=0)
+                    for option, value in zip(missing, option_scores(scorer, prefix_cache, start_len + len(prefix_ids), neutral, pad_id)):
+                        prior[tuple(option)] = value
+                scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
             correct += int(max(range(len(scores)), key=scores.__getitem__) == item.answer)
     return correct / len(items)

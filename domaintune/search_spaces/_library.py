@@ -34,6 +34,7 @@ BLACKBOX = {
 }
 GREYBOX = {
     "template": TEMPLATES,
+    "scoring": ["mean", "calibrated"],
     "n_shots": [0, 1, 3, 5],
     "exemplar_selection": ["random", "similar", "diverse"],
 }

@@ -197,3 +197,20 @@ def test_cost_counts_prompt_tokens_flops_and_memory(tiny_model_dir, law):
     assert plain.cost["train_flops"] == 0 and lora.cost["train_flops"] > 0 and lora.cost["eval_flops"] > 0
     assert lora.cost["train_flops"] == pytest.approx(lora.cost["train_tokens"] * (4 * lora.cost["total_params"] + 2 * lora.cost["trainable_params"]))
     assert plain.cost["peak_memory_mb"] > 100
+
+
+def test_calibrated_scoring_subtracts_each_options_content_free_score(tiny_model_dir, small_view, tokenizer):
+    from transformers import AutoModelForCausalLM, DynamicCache
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    builder = PromptBuilder(tokenizer, "instruction", "jargon", [], view="term_to_definition")
+    items = [builder.encode(r) for r in small_view.splits["validation"][:6]]
+    neutral = builder.query_ids("N/A")
+    expected = 0
+    with torch.no_grad():
+        for item in items:
+            raw = option_scores(model, DynamicCache(config=model.config), 0, item, tokenizer.pad_token_id)
+            base = option_scores(model, DynamicCache(config=model.config), 0, dataclasses.replace(item, query=neutral), tokenizer.pad_token_id)
+            calibrated = [a - b for a, b in zip(raw, base)]
+            expected += max(range(4), key=calibrated.__getitem__) == item.answer
+    assert accuracy(model, [], items, tokenizer.pad_token_id, calibration=neutral) == pytest.approx(expected / len(items))

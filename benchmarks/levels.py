@@ -1,0 +1,160 @@
+"""The survey's three levels, and hybrids, on real domains with the real model.
+
+One fixed, recorded portfolio of strategies per level (black / grey / white box, and hybrids)
+is evaluated on the validation split of each domain; per (domain, level) the best strategy is
+chosen on validation only, and only that choice is scored on the test split. Resumable: every
+finished evaluation is appended to benchmarks/results/levels.jsonl and skipped on a rerun.
+
+    .venv/bin/python benchmarks/levels.py [--workers 2] [--questions 60]
+    .venv/bin/python benchmarks/levels.py --table > docs/levels.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+OUT = Path(__file__).parent / "results" / "levels.jsonl"
+VIEW = "definition_to_term"  # short options: several times cheaper per question than the other view
+DOMAINS = ["gcide-law", "gcide-chemistry", "gcide-music", "foldoc-networking", "jargon", "wordnet"]
+TRAIN = {"steps": 16, "batch_size": 4, "learning_rate": 2e-3, "warmup_steps": 2}
+PORTFOLIO = {
+    "none": [{"template": "plain"}],
+    "black": [
+        {"retrieval": "bm25", "top_k": 3},
+        {"retrieval": "dense", "top_k": 3},
+        {"retrieval": "hybrid", "top_k": 3, "template": "instruction"},
+    ],
+    "grey": [
+        {"template": "instruction", "scoring": "calibrated"},
+        {"template": "instruction", "n_shots": 3},
+        {"template": "chat", "n_shots": 3, "exemplar_selection": "similar"},
+        {"template": "instruction", "adapter": "prompt_tuning", "virtual_tokens": 8, **TRAIN, "learning_rate": 0.03},
+    ],
+    "white": [
+        {"adapter": "lora", "lora_layers": "top:8", "lora_target_modules": "q_proj,v_proj", **TRAIN},
+        {"adapter": "lora", "lora_layers": "all", "lora_target_modules": "q_proj,k_proj,v_proj,o_proj", "lora_rank": 16, **TRAIN},
+    ],
+    "hybrid": [
+        {"retrieval": "bm25", "top_k": 3, "template": "instruction", "n_shots": 3},
+        {"retrieval": "bm25", "top_k": 3, "adapter": "lora", "lora_layers": "top:8", **TRAIN},
+    ],
+}
+
+
+def evaluate(task: tuple[str, str, int, dict, str, int]) -> dict:
+    from domaintune.domains import load_domain
+    from domaintune.runners import LMRunner, RunnerSettings
+    from domaintune.strategy import Strategy
+
+    domain_name, level, index, values, split, questions = task
+    strategy = Strategy.from_dict(values)
+    settings = RunnerSettings(eval_examples=questions, test_examples=questions, eval_every=TRAIN["steps"], max_length=128)
+    domain = load_domain(domain_name).view(VIEW)
+    started = time.perf_counter()
+    result = LMRunner(settings).run(domain, strategy, split=split)
+    accuracy = result.metrics["accuracy"]
+    return {
+        "domain": domain_name, "view": VIEW, "fingerprint": domain.fingerprint, "level": level, "index": index,
+        "strategy": strategy.active(), "label": strategy.describe(), "split": split, "questions": questions,
+        "accuracy": accuracy, "stderr": math.sqrt(accuracy * (1 - accuracy) / questions),
+        "cost": result.cost, "seconds": time.perf_counter() - started,
+    }
+
+
+def _done() -> list[dict]:
+    return [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+
+
+def _record(pool: ProcessPoolExecutor, tasks: list) -> None:
+    for row in pool.map(evaluate, tasks):
+        with OUT.open("a") as out:
+            out.write(json.dumps(row) + "\n")
+        print(f"{row['domain']:18} {row['level']:6} {row['split']:10} {row['accuracy']:.3f} {row['label'][:70]} ({row['seconds']:.0f} s)", flush=True)
+
+
+def run(workers: int, questions: int) -> None:
+    OUT.parent.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    seen = {(r["domain"], r["level"], r["index"], r["split"]) for r in _done()}
+    tasks = [
+        (d, level, i, values, "validation", questions)
+        for d in DOMAINS
+        for level, strategies in PORTFOLIO.items()
+        for i, values in enumerate(strategies)
+        if (d, level, i, "validation") not in seen
+    ]
+    with ProcessPoolExecutor(workers) as pool:
+        _record(pool, tasks)
+        # The choice per (domain, level) is made on validation alone; only it meets the test split.
+        chosen = [(r["domain"], r["level"], r["index"], r["strategy"], "test", questions) for r in best_per_level(_done())]
+        _record(pool, [t for t in chosen if (t[0], t[1], t[2], "test") not in seen])
+    print(f"wall {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def best_per_level(rows: list[dict]) -> list[dict]:
+    best: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        if row["split"] != "validation":
+            continue
+        key = (row["domain"], row["level"])
+        if key not in best or row["accuracy"] > best[key]["accuracy"]:
+            best[key] = row
+    return list(best.values())
+
+
+def table() -> str:
+    rows = _done()
+    tests = {(r["domain"], r["level"]): r for r in rows if r["split"] == "test"}
+    chosen = {(r["domain"], r["level"]): r for r in best_per_level(rows)}
+    levels = list(PORTFOLIO)
+    n = rows[0]["questions"]
+    lines = [
+        "# Levels of specialization on six domains",
+        "",
+        f"SmolLM2-135M-Instruct on CPU, view {VIEW}, {n} validation and {n} test questions per cell (one standard "
+        f"error is about ±{100 * math.sqrt(0.25 / n):.0f} points near 50%). Per domain and level, the best of a fixed portfolio "
+        "(benchmarks/levels.py) is chosen on validation; only that choice is scored on test. Cost: the chosen strategy's "
+        "train + eval seconds (one CPU thread), training TFLOPs and prompt tokens per question.",
+        "",
+        "| domain | " + " | ".join(levels) + " |",
+        "|---|" + "---|" * len(levels),
+    ]
+    for domain in DOMAINS:
+        cells = []
+        for level in levels:
+            pick, test = chosen.get((domain, level)), tests.get((domain, level))
+            if pick is None:
+                cells.append("-")
+                continue
+            cost = pick["cost"]
+            test_text = f"{test['accuracy']:.0%}" if test else "?"
+            cells.append(
+                f"val {pick['accuracy']:.0%} / **test {test_text}**<br>{cost['train_seconds'] + cost['eval_seconds']:.0f} s, "
+                f"{cost['train_flops'] / 1e12:.1f} TF, {cost['prompt_tokens']:.0f} tok<br><sub>{pick['label']}</sub>"
+            )
+        lines.append(f"| {domain} | " + " | ".join(cells) + " |")
+    means = []
+    for level in levels:
+        vals = [tests[(d, level)]["accuracy"] for d in DOMAINS if (d, level) in tests]
+        means.append(f"{sum(vals) / len(vals):.1%}" if vals else "-")
+    lines.append("| **mean test** | " + " | ".join(means) + " |")
+    wall = sum(r["seconds"] for r in rows)
+    lines += ["", f"{len(rows)} evaluations, {wall / 60:.0f} CPU-minutes in all."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Black-, grey-, white-box and hybrid portfolios on six domains.")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--table", action="store_true")
+    args = parser.parse_args()
+    print(table(), end="") if args.table else run(args.workers, args.questions)
