@@ -38,8 +38,9 @@ class Strategy(BaseModel):
     top_k: int = _lever(3, "black", "passages retrieved per question", ge=1, le=20)
     chunk_words: int = _lever(0, "black", "split corpus passages into chunks of this many words (0 = whole)", ge=0, le=500)
     passage_position: Literal["before_question", "before_exemplars"] = _lever(
-        "before_question", "black", "where retrieved passages go in the prompt"
+        "before_question", "black", "where retrieved passages and facts go in the prompt"
     )
+    kg_facts: int = _lever(0, "black", "knowledge-graph facts about the question's entities (0 = off)", ge=0, le=20)
     # grey-box: prompt crafting
     template: str = _lever("plain", "grey", "prompt template name (see domaintune.prompts)")
     n_shots: int = _lever(0, "grey", "few-shot exemplars from the train split", ge=0, le=16)
@@ -136,7 +137,7 @@ class Strategy(BaseModel):
     def levels(self) -> list[str]:
         """The survey levels this strategy uses (a hybrid uses several)."""
         used = set()
-        if self.retrieval != "none":
+        if self.retrieval != "none" or self.kg_facts:
             used.add("black")
         if self.n_shots or self.template != "plain" or self.scoring != "mean" or self.adapter in ("prompt_tuning", "prefix_tuning"):
             used.add("grey")
@@ -149,6 +150,8 @@ class Strategy(BaseModel):
         parts = []
         if self.retrieval != "none":
             parts.append(f"{self.retrieval} top{self.top_k}")
+        if self.kg_facts:
+            parts.append(f"{self.kg_facts} KG facts")
         shots = f" {self.n_shots}-shot" + (f" {self.exemplar_selection}" if self.n_shots else "")
         parts.append(f"{self.template}{shots}" + (" calibrated" if self.scoring == "calibrated" else ""))
         if self.adapter == "lora":
@@ -178,6 +181,10 @@ def _retrieves(strategy: Strategy) -> bool:
     return strategy.retrieval != "none"
 
 
+def _augments(strategy: Strategy) -> bool:
+    return strategy.retrieval != "none" or strategy.kg_facts > 0
+
+
 def _trains(strategy: Strategy) -> bool:
     return strategy.adapter != "none"
 
@@ -186,7 +193,7 @@ def _trains(strategy: Strategy) -> bool:
 CONDITIONS: dict[str, Callable[[Strategy], bool]] = {
     "top_k": _retrieves,
     "chunk_words": _retrieves,
-    "passage_position": _retrieves,
+    "passage_position": _augments,
     "exemplar_selection": lambda s: s.n_shots > 0,
     "virtual_tokens": lambda s: s.adapter in ("prompt_tuning", "prefix_tuning"),
     "soft_prompt_init": lambda s: s.adapter == "prompt_tuning",

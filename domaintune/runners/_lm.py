@@ -74,6 +74,7 @@ class LMRunner:
 
         from domaintune.models import load_model
         from domaintune.runners._adapters import apply_adapter, prefix_cache, train
+        from domaintune.runners._graph import facts_for
         from domaintune.runners._retrieval import retriever
         from domaintune.runners._scoring import accuracy
         from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
@@ -105,12 +106,12 @@ class LMRunner:
             view=domain.view_name or "multiple_choice",
             passages_first=strategy.passage_position == "before_exemplars",
         )
+        def context(question: str) -> list[str]:
+            passages = search.search(question, strategy.top_k) if search else []
+            return passages + (facts_for(domain, question, strategy.kg_facts) if strategy.kg_facts else [])
+
         items = [
-            builder.encode(
-                row,
-                exemplars=pick(row["question"]) if pick else None,
-                passages=search.search(row["question"], strategy.top_k) if search else None,
-            )
+            builder.encode(row, exemplars=pick(row["question"]) if pick else None, passages=context(row["question"]))
             for row in rows
         ]
         calibration = builder.query_ids(CONTENT_FREE) if strategy.scoring == "calibrated" else None

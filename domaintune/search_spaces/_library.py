@@ -31,6 +31,7 @@ BLACKBOX = {
     "top_k": [1, 3, 5],
     "chunk_words": [0, 30],
     "passage_position": ["before_question", "before_exemplars"],
+    "kg_facts": [0, 3, 6],
 }
 GREYBOX = {
     "template": TEMPLATES,

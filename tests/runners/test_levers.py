@@ -214,3 +214,25 @@ def test_calibrated_scoring_subtracts_each_options_content_free_score(tiny_model
             calibrated = [a - b for a, b in zip(raw, base)]
             expected += max(range(4), key=calibrated.__getitem__) == item.answer
     assert accuracy(model, [], items, tokenizer.pad_token_id, calibration=neutral) == pytest.approx(expected / len(items))
+
+
+def test_kg_facts_are_about_the_questions_entities_and_never_from_scored_answers(law, tokenizer):
+    from domaintune.runners._graph import facts_for
+
+    for view in ("term_to_definition", "definition_to_term"):
+        data = law.view(view)
+        answers = {answer_text(r) for split in ("validation", "test") for r in data.splits[split]}
+        with_facts = 0
+        for row in data.splits["test"][:40]:
+            facts = facts_for(data, row["question"], 4)
+            assert len(facts) <= 4
+            with_facts += bool(facts)
+            for fact in facts:
+                assert not any(len(a) > 20 and a in fact for a in answers)  # no scored definition inside a fact
+                if view == "term_to_definition":
+                    assert row["question"].lower() in fact.lower()
+        assert with_facts >= 5, view
+    row = law.view().splits["test"][0]
+    builder = PromptBuilder(tokenizer, "instruction", law.title, [], view="term_to_definition")
+    facts = ["alpha is defined in terms of beta."]
+    assert facts[0] in tokenizer.decode(builder.encode(row, passages=facts).query)
