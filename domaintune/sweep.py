@@ -169,6 +169,11 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     if not space.searched:
         raise ConfigError("space: every lever is fixed; give at least one lever choices or a range")
     domain = config.load_domain()
+    from domaintune.domains import TASK_METRICS
+
+    known = TASK_METRICS[domain.task] + ("train_loss",)
+    if config.metric not in known:
+        raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
     warm = [space.point(s, "search.points_to_evaluate") for s in config.warm_start_strategies()]
     # Before any run is opened: an unreachable store or a missing model fails with nothing half-recorded.
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
@@ -338,7 +343,9 @@ def _score_test(config: SweepConfig, domain: Domain, best: TrialSummary, adapter
     outcome = LMRunner(config.runner).run(domain, strategy, split="test", load_adapter=adapter)
     n = len(scored_rows(domain, "test", config.runner.test_examples, config.runner.seed))
     # A training-time metric (train_loss) has no test value: the task metric stands in for it.
-    name = config.metric if config.metric in outcome.metrics else "accuracy"
+    from domaintune.domains import TASK_METRICS
+
+    name = config.metric if config.metric in outcome.metrics else TASK_METRICS[domain.task][0]
     return name, outcome.metrics[name], n
 
 

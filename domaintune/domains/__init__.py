@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domaintune.domains._domain import SPLITS, TASKS, VIEWS, Domain, compute_fingerprint
+from domaintune.domains._domain import SPLITS, TASK_METRICS, TASKS, VIEWS, Domain, compute_fingerprint
 from domaintune.domains._store import load_domain_folder, read_jsonl, save_domain
 from domaintune.domains._user import import_domain, user_domains_dir
 from domaintune.errors import DomainError
@@ -12,6 +12,7 @@ from domaintune.errors import DomainError
 __all__ = [
     "SPLITS",
     "TASKS",
+    "TASK_METRICS",
     "VIEWS",
     "BUILTIN_DIR",
     "Domain",
@@ -63,10 +64,24 @@ def load_domain(name_or_path: str | Path) -> Domain:
 
 
 def add_domain(domain: Domain, replace: bool = False) -> Path:
-    """Save an imported domain among the user domains; an existing name needs ``replace``."""
+    """Save an imported domain among the user domains; an existing name needs ``replace``.
+
+    Replacing a domain whose content changed makes a new version (the domain evolved): the
+    version number goes up and the earlier fingerprint is kept in ``versions``.
+    """
+    import dataclasses
+    import json
+
     folder = user_domains_dir() / domain.name
     if domain.name in builtin_domain_names():
         raise DomainError(f"domain name {domain.name!r} is taken by a built-in domain; choose another")
-    if folder.exists() and not replace:
-        raise DomainError(f"user domain {domain.name!r} exists at {folder}; pass --replace to overwrite it")
+    if folder.exists():
+        if not replace:
+            raise DomainError(f"user domain {domain.name!r} exists at {folder}; pass --replace to overwrite it")
+        old = json.loads((folder / "domain.json").read_text())
+        if old.get("fingerprint") != domain.fingerprint:
+            previous = [*old.get("versions", []), {"version": str(old.get("version", "1")), "fingerprint": old["fingerprint"]}]
+            domain = dataclasses.replace(domain, version=str(int(old.get("version", "1")) + 1), versions=previous)
+        else:
+            domain = dataclasses.replace(domain, version=str(old.get("version", "1")), versions=old.get("versions", []))
     return save_domain(domain, folder)

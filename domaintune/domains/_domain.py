@@ -6,8 +6,9 @@ Two task kinds are stored:
   definitions, ``option_terms[i]`` is the term whose definition ``options[i]`` is). A glossary
   domain is asked in two *views*: term -> definition and definition -> term.
 - ``multiple_choice``: rows ``question, options, answer`` (one view).
+- ``qa``: rows ``question, answer`` (free text), scored by exact match and token F1 of a greedy answer.
 
-``Domain.view(name)`` turns either into the multiple-choice rows a runner scores.
+``Domain.view(name)`` gives the rows a runner scores (multiple choice, or qa as it is).
 """
 
 from __future__ import annotations
@@ -24,15 +25,19 @@ SPLITS = ("train", "validation", "test")
 VIEWS: dict[str, tuple[str, ...]] = {
     "glossary": ("term_to_definition", "definition_to_term"),
     "multiple_choice": ("multiple_choice",),
+    "qa": ("qa",),
 }
 TASKS = tuple(VIEWS)
 # Columns every row of a task kind must have, with their Python types.
 TASK_COLUMNS: dict[str, dict[str, type]] = {
     "glossary": {"term": str, "definition": str, "options": list, "answer": int, "option_terms": list},
     "multiple_choice": {"question": str, "options": list, "answer": int},
+    "qa": {"question": str, "answer": str},
 }
 # The column that identifies an item: no value may appear in two splits.
-KEY_COLUMN = {"glossary": "term", "multiple_choice": "question"}
+KEY_COLUMN = {"glossary": "term", "multiple_choice": "question", "qa": "question"}
+# What each task kind is scored by (the first is its main metric).
+TASK_METRICS = {"glossary": ("accuracy",), "multiple_choice": ("accuracy",), "qa": ("f1", "exact_match")}
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Domain:
     version: str = "1"
     corpus: list[dict[str, Any]] = field(default_factory=list)  # knowledge passages {id, title, text}
     stats: dict[str, Any] = field(default_factory=dict)  # measured at build time (corpus coverage, ...)
+    versions: list[dict[str, str]] = field(default_factory=list)  # earlier {version, fingerprint}, oldest first
     view_name: str = ""  # set on the result of view(): which question the rows ask
     fingerprint: str = ""
 
@@ -73,10 +79,20 @@ class Domain:
         name = name or self.views[0]
         if name not in self.views:
             raise DomainError(f"domain {self.name!r} has views {', '.join(self.views)}; not {name!r}")
-        if self.task == "multiple_choice":
+        if self.task in ("multiple_choice", "qa"):
             return dataclasses.replace(self, view_name=name)
         splits = {split: [_glossary_view(row, name) for row in rows] for split, rows in self.splits.items()}
         return dataclasses.replace(self, task="multiple_choice", splits=splits, view_name=name)
+
+    def texts(self, split: str = "train") -> list[str]:
+        """The domain's text for language-model training: one ``term: definition`` (or
+        ``question answer``) line per row of a split."""
+        rows = self.splits[split]
+        if self.task == "glossary":
+            return [f"{row['term']}: {row['definition']}" for row in rows]
+        if self.task == "qa":
+            return [f"{row['question']} {row['answer']}" for row in rows]
+        return [f"{row['question']} {row['options'][row['answer']]}" for row in rows]
 
     def summary(self) -> dict[str, Any]:
         """The domain's metadata without its rows (what ``domain.json`` holds)."""
@@ -86,6 +102,7 @@ class Domain:
             "task": self.task,
             "views": list(self.views),
             "version": self.version,
+            "versions": self.versions,
             "licence": self.licence,
             "source": self.source,
             "seed": self.seed,
@@ -137,6 +154,8 @@ def validate_rows(domain_name: str, split: str, rows: list[dict[str, Any]], wher
                 )
             if kind is str and not row[column].strip():
                 raise DomainError(f"{where}: row {number}: column {column!r} is empty")
+        if task == "qa":
+            continue
         options = row["options"]
         if len(options) < 2 or not all(isinstance(o, str) and o.strip() for o in options):
             raise DomainError(f"{where}: row {number}: column 'options' needs at least 2 non-empty strings")

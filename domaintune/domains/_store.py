@@ -86,6 +86,7 @@ def load_domain_folder(folder: Path) -> Domain:
         title=meta.get("title", ""),
         description=meta.get("description", ""),
         version=str(meta.get("version", "1")),
+        versions=meta.get("versions", []),
         corpus=read_jsonl(corpus_path) if corpus_path else [],
         stats=meta.get("stats", {}),
     )

@@ -75,11 +75,13 @@ def read_table(source: str) -> list[dict[str, Any]]:
 def detect_task(columns: set[str], where: str) -> str:
     if {"question", "options", "answer"} <= columns:
         return "multiple_choice"
+    if {"question", "answer"} <= columns:
+        return "qa"
     if {"term", "definition"} <= columns:
         return "glossary"
     raise DomainError(
         f"{where}: columns {sorted(columns)} fit no task: need question, options, answer "
-        "(multiple choice) or term, definition (a glossary; options are built from it)"
+        "(multiple choice), question, answer (free-text QA) or term, definition (a glossary)"
     )
 
 

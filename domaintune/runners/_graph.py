@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from domaintune.runners._prompting import answer_text
+
 MIN_TERM_CHARS = 4  # shorter terms ("a", "go") match everywhere and mean nothing
 
 
@@ -46,7 +48,7 @@ def _graph(fingerprint: str, view: str, train: tuple, terms: tuple, corpus: tupl
 def facts_for(domain: Any, question: str, k: int) -> list[str]:
     """Up to k facts about the entities in a question: the term itself, or the domain terms a
     definition mentions (definition -> term view)."""
-    glossary = [(r["question"], r["options"][r["answer"]]) for r in domain.splits["train"]]
+    glossary = [(r["question"], answer_text(r)) for r in domain.splits["train"]]
     if domain.view_name == "definition_to_term":
         glossary = [(answer, question_text) for question_text, answer in glossary]
     terms = tuple(sorted({t.lower() for t, _ in glossary} | {_term(r, domain.view_name) for rows in domain.splits.values() for r in rows}))
@@ -69,4 +71,4 @@ def facts_for(domain: Any, question: str, k: int) -> list[str]:
 
 def _term(row: dict[str, Any], view: str) -> str:
     """The term of a multiple-choice row in either glossary view."""
-    return (row["options"][row["answer"]] if view == "definition_to_term" else row["question"]).lower()
+    return (answer_text(row) if view == "definition_to_term" else row["question"]).lower()

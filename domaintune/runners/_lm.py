@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
 from domaintune.runners._base import Report, TrialResult
-from domaintune.runners._prompting import PromptBuilder
+from domaintune.runners._prompting import EncodedItem, PromptBuilder
 from domaintune.runners._settings import RunnerSettings
 
 if TYPE_CHECKING:
@@ -74,13 +74,14 @@ class LMRunner:
 
         from domaintune.models import load_model
         from domaintune.runners._adapters import apply_adapter, prefix_cache, train
+        from domaintune.runners._generation import qa_scores
         from domaintune.runners._graph import facts_for
         from domaintune.runners._retrieval import retriever
         from domaintune.runners._scoring import accuracy
         from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
 
         s = self.settings
-        if domain.task != "multiple_choice":
+        if domain.task == "glossary":
             domain = domain.view()  # a glossary is asked in its first view unless the caller chose one
         torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
@@ -110,11 +111,17 @@ class LMRunner:
             passages = search.search(question, strategy.top_k) if search else []
             return passages + (facts_for(domain, question, strategy.kg_facts) if strategy.kg_facts else [])
 
-        items = [
-            builder.encode(row, exemplars=pick(row["question"]) if pick else None, passages=context(row["question"]))
-            for row in rows
-        ]
-        calibration = builder.query_ids(CONTENT_FREE) if strategy.scoring == "calibrated" else None
+        qa = domain.task == "qa"
+        if qa:
+            queries = [builder.query_ids(row["question"], pick(row["question"]) if pick else None, context(row["question"])) for row in rows]
+            golds = [row["answer"] for row in rows]
+            items = [EncodedItem(query=q, options=[], answer=0) for q in queries]
+        else:
+            items = [
+                builder.encode(row, exemplars=pick(row["question"]) if pick else None, passages=context(row["question"]))
+                for row in rows
+            ]
+        calibration = builder.query_ids(CONTENT_FREE) if strategy.scoring == "calibrated" and not qa else None
         prepare_seconds = time.perf_counter() - started
         prompt_tokens = len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items)
         scored_tokens = sum(len(item.query) + sum(map(len, item.options)) for item in items) + len(builder.prefix_ids)
@@ -145,11 +152,15 @@ class LMRunner:
 
         def evaluate(step: int) -> None:
             began = time.perf_counter()
-            value = accuracy(model, builder.prefix_ids, items, pad_id, start=lambda: prefix_cache(model, strategy), calibration=calibration)
+            start = lambda: prefix_cache(model, strategy)  # noqa: E731
+            if qa:
+                metrics, generated = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
+                cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
+            else:
+                metrics = {METRIC: accuracy(model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration)}
+                cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["eval_seconds"] += time.perf_counter() - began
-            cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            metrics = {METRIC: value}
             if result.train_losses:
                 metrics["train_loss"] = result.train_losses[-1]
             result.metrics, result.steps = metrics, step

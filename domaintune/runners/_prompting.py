@@ -17,7 +17,8 @@ class EncodedItem:
 
 
 def answer_text(row: dict[str, Any]) -> str:
-    return row["options"][row["answer"]]
+    """The correct answer's text: the chosen option, or a QA row's free-text answer."""
+    return row["answer"] if isinstance(row["answer"], str) else row["options"][row["answer"]]
 
 
 def choose_exemplars(train: list[dict[str, Any]], n_shots: int, seed: int) -> list[dict[str, Any]]:

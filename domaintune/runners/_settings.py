@@ -17,5 +17,6 @@ class RunnerSettings(BaseModel):
     test_examples: int = Field(0, ge=0, description="test questions scored for the chosen strategy (0 = all)")
     eval_every: int = Field(10, ge=1, description="training steps between validation reports (ASHA rungs)")
     max_length: int = Field(128, ge=16, description="training sequence length cap in tokens")
+    max_new_tokens: int = Field(32, ge=1, description="QA domains: longest greedy answer in tokens")
     threads: int = Field(1, ge=1, description="torch threads per trial (1 is fastest on small CPUs)")
     seed: int = Field(0, description="seeds exemplars, data order, LoRA init and the eval sample")

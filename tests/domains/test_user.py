@@ -145,3 +145,34 @@ def test_cli_add_list_show_validate(tmp_path, glossary_rows):
     again = domaintune("domains", "add", "my-glossary", "--train", files["train"], "--validation", files["validation"],
                        "--test", files["test"], env={"DOMAINTUNE_DOMAINS": str(tmp_path / "store")})
     assert again.returncode == 2 and "--replace" in again.stderr
+
+
+def test_qa_files_become_a_free_text_domain_scored_by_f1(tmp_path, tiny_model_dir):
+    from domaintune.runners import LMRunner, RunnerSettings
+    from domaintune.runners._generation import exact_match, token_f1
+    from domaintune.strategy import Strategy
+
+    pairs = [{"question": f"What is the capital of country number {i}?", "answer": f"City {i}"} for i in range(18)]
+    files = {s: _write(tmp_path, s, rows, "jsonl") for s, rows in {"train": pairs[:10], "validation": pairs[10:14], "test": pairs[14:]}.items()}
+    domain = import_domain("capitals", files)
+    assert domain.task == "qa" and domain.views == ("qa",)
+    result = LMRunner(RunnerSettings(model=tiny_model_dir, eval_examples=4, max_new_tokens=4)).run(domain, Strategy(n_shots=2))
+    assert set(result.metrics) == {"f1", "exact_match"} and 0 <= result.metrics["f1"] <= 1
+    assert result.cost["eval_flops"] > 0
+    assert exact_match("The City 3.", "city 3") == 1.0 and token_f1("City of 3", "City 3") == pytest.approx(0.8)
+    assert token_f1("nothing", "City 3") == 0.0
+    assert domain.texts()[0] == "What is the capital of country number 0? City 0"
+
+
+def test_replacing_a_changed_domain_makes_a_new_version(tmp_path, glossary_rows):
+    files = {s: _write(tmp_path, s, rows, "jsonl") for s, rows in glossary_rows.items()}
+    first = import_domain("evolving", files)
+    add_domain(first)
+    add_domain(import_domain("evolving", files), replace=True)  # same content: same version
+    assert load_domain("evolving").version == "1"
+    changed = [dict(r) for r in glossary_rows["test"]]
+    changed[0]["definition"] += " (revised in 2026)"
+    add_domain(import_domain("evolving", {**files, "test": _write(tmp_path, "test", changed, "jsonl")}), replace=True)
+    now = load_domain("evolving")
+    assert now.version == "2" and now.versions == [{"version": "1", "fingerprint": first.fingerprint}]
+    assert now.fingerprint != first.fingerprint
