@@ -111,6 +111,22 @@ def best_per_level(rows: list[dict]) -> list[dict]:
     return list(best.values())
 
 
+def history_file() -> Path:
+    """The evaluations as a domaintune history (benchmarks/results/levels_history.jsonl)."""
+    from domaintune.meta import History, Record
+
+    records = [
+        Record(
+            domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
+            fidelity=int(r["strategy"].get("steps", 0)) if r["strategy"].get("adapter", "none") != "none" else 0,
+            metric="accuracy", value=r["accuracy"], stderr=r["stderr"], cost=r["cost"], split=r["split"],
+            base_model="smollm2-135m-instruct", source="benchmarks/levels.py",
+        )
+        for r in _done()
+    ]
+    return History(records).to_jsonl(OUT.with_name("levels_history.jsonl"))
+
+
 def table() -> str:
     rows = _done()
     chosen = {(r["domain"], r["level"]): r for r in best_per_level(rows)}
@@ -159,5 +175,11 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--history", action="store_true", help="write the results as a history file")
     args = parser.parse_args()
-    print(table(), end="") if args.table else run(args.workers, args.questions)
+    if args.history:
+        print(history_file())
+    elif args.table:
+        print(table(), end="")
+    else:
+        run(args.workers, args.questions)

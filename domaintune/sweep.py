@@ -179,7 +179,17 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
     prepare_model(config.runner.model, config.runner.cache_dir)
 
-    tracker.start(config.name, config.model_dump(mode="json"), space.spec(), domain)
+    tracker.start(
+        config.name,
+        config.model_dump(mode="json"),
+        space.spec(),
+        domain,
+        trial_tags={
+            "domaintune.metric": config.metric,
+            "domaintune.direction": config.direction,
+            "domaintune.base_model": config.runner.model,
+        },
+    )
     callback = None
     try:
         _init_ray(address or config.address)

@@ -92,9 +92,13 @@ class SweepTracker:
         self.parent_id: str | None = None
         self.trial_runs: dict[str, str] = {}
         self.open_runs: set[str] = set()
-        self.history: dict[str, list[tuple[int, float]]] = {}
+        self.trial_tags: dict[str, str] = {}
 
-    def start(self, name: str, config: dict[str, Any], space: dict[str, Any], domain: Domain) -> str:
+    def start(
+        self, name: str, config: dict[str, Any], space: dict[str, Any], domain: Domain, trial_tags: dict[str, str] | None = None
+    ) -> str:
+        """Open the sweep's parent run; ``trial_tags`` go on every trial run (what history needs)."""
+        self.trial_tags = dict(trial_tags or {})
         run = self.client.create_run(
             self.experiment_id,
             run_name=name,
@@ -129,6 +133,7 @@ class SweepTracker:
             run_name=f"trial-{trial_id}",
             tags={
                 "mlflow.parentRunId": self.parent_id,
+                **self.trial_tags,
                 "domaintune.kind": "trial",
                 "domaintune.trial_id": trial_id,
                 "domaintune.domain": domain.name,

@@ -1,0 +1,25 @@
+"""Meta-learning on history records only (no model, no Ray): history, replay, learners."""
+
+from __future__ import annotations
+
+from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
+from domaintune.meta._history import History, Record
+from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
+from domaintune.meta._replay import ReplayRunner
+from domaintune.meta.features import domain_features
+
+__all__ = [
+    "REGISTRY",
+    "GreedyPortfolio",
+    "History",
+    "Learner",
+    "NearestDomains",
+    "Proposal",
+    "RandomLearner",
+    "Record",
+    "ReplayRunner",
+    "Surrogate",
+    "domain_features",
+    "normalized_scores",
+    "register_learner",
+]

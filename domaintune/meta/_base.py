@@ -1,0 +1,63 @@
+"""The learner interface: fit on a history, propose strategies for a domain."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from domaintune.meta._history import History, Record
+
+
+@dataclass
+class Proposal:
+    strategy: dict[str, Any]  # active levers
+    reason: str
+    predicted: float | None = None
+    predicted_cost: float | None = None
+
+
+class Learner(ABC):
+    """Fit on past domains' records; propose strategies for a (new) domain from its meta-features."""
+
+    name: str = ""
+
+    def __init__(self, features: dict[str, dict[str, float]]):
+        # domain name -> meta-features; passed in, never looked up globally
+        self.features = features
+        self.history = History()
+
+    def fit(self, history: History) -> Learner:
+        self.history = History([r for r in history if r.split == "validation" and r.status == "FINISHED" and r.value is not None])
+        return self
+
+    @abstractmethod
+    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        """n distinct strategies, best first; ``observed`` are the domain's own results so far."""
+
+
+def normalized_scores(history: History) -> dict[str, dict[str, float]]:
+    """domain -> strategy key -> score scaled to [0, 1] within the domain (1 = its best)."""
+    out: dict[str, dict[str, float]] = {}
+    for domain in history.domains():
+        records = [r for r in history if r.domain == domain]
+        sign = 1.0 if records[0].direction == "maximize" else -1.0
+        values = {r.strategy_key(): sign * float(r.value) for r in records}  # type: ignore[arg-type]
+        low, high = min(values.values()), max(values.values())
+        out[domain] = {k: (v - low) / (high - low) if high > low else 1.0 for k, v in values.items()}
+    return out
+
+
+REGISTRY: dict[str, Callable[..., Learner]] = {}
+
+
+def register_learner(name: str) -> Callable[[type[Learner]], type[Learner]]:
+    def wrap(cls: type[Learner]) -> type[Learner]:
+        if name in REGISTRY:
+            raise ValueError(f"learner {name!r} is already registered")
+        cls.name = name
+        REGISTRY[name] = cls
+        return cls
+
+    return wrap

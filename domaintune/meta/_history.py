@@ -1,0 +1,200 @@
+"""History: every recorded evaluation, as validated records, from MLflow or portable files.
+
+Files are JSONL or Parquet (never pickle). A malformed record is an error naming the file
+and row, not a silent skip.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domaintune.errors import ConfigError
+from domaintune.strategy import Strategy, format_validation_error
+
+
+class Record(BaseModel):
+    """One evaluation of one strategy on one domain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: str
+    domain_version: str = "1"
+    fingerprint: str
+    view: str = ""
+    strategy: dict[str, Any]  # the active levers (Strategy.active())
+    fidelity: int = Field(0, ge=0, description="training steps reached")
+    metric: str
+    value: float | None
+    direction: Literal["maximize", "minimize"] = "maximize"
+    stderr: float | None = None
+    cost: dict[str, float] = Field(default_factory=dict)
+    status: Literal["FINISHED", "FAILED", "KILLED"] = "FINISHED"
+    base_model: str = ""
+    split: Literal["validation", "test"] = "validation"
+    source: str = ""  # where it came from: an MLflow run id, a file
+
+    def strategy_key(self) -> str:
+        return json.dumps(self.strategy, sort_keys=True)
+
+    def parsed_strategy(self) -> Strategy:
+        return Strategy.from_dict(self.strategy)
+
+    @property
+    def task(self) -> tuple[str, str]:
+        """What is being solved: a domain in a view (its version counts as the same task)."""
+        return (self.domain, self.view)
+
+
+def _record(values: dict[str, Any], where: str) -> Record:
+    try:
+        record = Record.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, where)) from None
+    # The strategy must be a valid one, stored by its active levers only.
+    active = Strategy.from_dict(record.strategy, where=f"{where}: strategy").active()
+    return record.model_copy(update={"strategy": active})
+
+
+class History:
+    """An ordered collection of records with the views learners and benchmarks need."""
+
+    def __init__(self, records: list[Record] | None = None):
+        self.records = list(records or [])
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __add__(self, other: History) -> History:
+        return History(self.records + other.records)
+
+    def tasks(self) -> list[tuple[str, str]]:
+        return sorted({r.task for r in self.records})
+
+    def domains(self) -> list[str]:
+        return sorted({r.domain for r in self.records})
+
+    def where(self, **equal: Any) -> History:
+        return History([r for r in self.records if all(getattr(r, k) == v for k, v in equal.items())])
+
+    def without_domain(self, domain: str) -> History:
+        return History([r for r in self.records if r.domain != domain])
+
+    def strategies(self) -> list[dict[str, Any]]:
+        """Distinct strategies, in first-seen order."""
+        seen: dict[str, dict[str, Any]] = {}
+        for record in self.records:
+            seen.setdefault(record.strategy_key(), record.strategy)
+        return list(seen.values())
+
+    # portable files ------------------------------------------------------------------------
+
+    def to_jsonl(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text("".join(r.model_dump_json() + "\n" for r in self.records))
+        return path
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path) -> History:
+        path = Path(path)
+        records = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                values = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ConfigError(f"{path}: row {number}: not valid JSON ({error.msg})") from None
+            records.append(_record(values, f"{path}: row {number}"))
+        return cls(records)
+
+    def to_parquet(self, path: str | Path) -> Path:
+        import pandas as pd
+
+        rows = [{**r.model_dump(), "strategy": json.dumps(r.strategy, sort_keys=True), "cost": json.dumps(r.cost, sort_keys=True)} for r in self.records]
+        pd.DataFrame(rows).to_parquet(path, index=False)
+        return Path(path)
+
+    @classmethod
+    def from_parquet(cls, path: str | Path) -> History:
+        import pandas as pd
+
+        records = []
+        for number, row in enumerate(pd.read_parquet(path).to_dict("records"), start=1):
+            values = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+            try:
+                values["strategy"] = json.loads(values["strategy"])
+                values["cost"] = json.loads(values["cost"])
+            except (KeyError, TypeError, json.JSONDecodeError) as error:
+                raise ConfigError(f"{path}: row {number}: strategy/cost columns must hold JSON ({error})") from None
+            records.append(_record(values, f"{path}: row {number}"))
+        return cls(records)
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        path = Path(path)
+        if path.suffix == ".parquet":
+            return cls.from_parquet(path)
+        if path.suffix in (".jsonl", ".json"):
+            return cls.from_jsonl(path)
+        raise ConfigError(f"{path}: a history file is .jsonl or .parquet")
+
+    # MLflow ----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_mlflow(cls, tracking_uri: str | None = None, experiment: str = "domaintune") -> History:
+        """Every trial run of every sweep in an experiment becomes a record (no extra step)."""
+        from mlflow.tracking import MlflowClient
+
+        from domaintune.tracking import resolve_tracking_uri
+
+        uri = resolve_tracking_uri(tracking_uri)
+        client = MlflowClient(uri)
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return cls([])
+        records = []
+        for run in client.search_runs([found.experiment_id], filter_string="tags.`domaintune.kind` = 'trial'", max_results=50_000):
+            tags, metrics = run.data.tags, run.data.metrics
+            metric = tags.get("domaintune.metric", "accuracy")
+            strategy = {k: _param(v) for k, v in run.data.params.items()}
+            records.append(
+                _record(
+                    {
+                        "domain": tags.get("domaintune.domain", ""),
+                        "domain_version": tags.get("domaintune.domain_version", "1"),
+                        "fingerprint": tags.get("domaintune.domain_fingerprint", ""),
+                        "view": tags.get("domaintune.domain_view", ""),
+                        "strategy": strategy,
+                        "fidelity": int(metrics.get("step", 0)) if "step" in metrics else int(_last_step(client, run, metric)),
+                        "metric": metric,
+                        "value": metrics.get(metric),
+                        "direction": tags.get("domaintune.direction", "maximize"),
+                        "cost": {k[len("cost."):]: float(v) for k, v in metrics.items() if k.startswith("cost.")},
+                        "status": run.info.status if run.info.status in ("FINISHED", "FAILED", "KILLED") else "KILLED",
+                        "base_model": tags.get("domaintune.base_model", ""),
+                        "source": f"mlflow:{run.info.run_id}",
+                    },
+                    f"{uri} run {run.info.run_id}",
+                )
+            )
+        return cls(records)
+
+
+def _param(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _last_step(client: Any, run: Any, metric: str) -> int:
+    history = client.get_metric_history(run.info.run_id, metric)
+    return max((m.step for m in history), default=0)

@@ -1,0 +1,137 @@
+"""Learners: random (baseline), nearest domains, greedy portfolio, surrogate model."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from typing import Any
+
+from domaintune.meta._base import Learner, Proposal, normalized_scores, register_learner
+from domaintune.meta._history import Record
+
+
+def _unseen(candidates: list[dict[str, Any]], observed: list[Record] | None) -> list[dict[str, Any]]:
+    done = {json.dumps(r.strategy, sort_keys=True) for r in observed or []}
+    return [c for c in candidates if json.dumps(c, sort_keys=True) not in done]
+
+
+@register_learner("random")
+class RandomLearner(Learner):
+    """Uniform picks from the strategies ever recorded (the baseline)."""
+
+    def __init__(self, features: dict[str, dict[str, float]], seed: int = 0):
+        super().__init__(features)
+        self.seed = seed
+
+    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        pool = _unseen(self.history.strategies(), observed)
+        picks = random.Random(f"{self.seed}:{domain}").sample(pool, min(n, len(pool)))
+        return [Proposal(p, "random pick from the recorded strategies") for p in picks]
+
+
+def _distance(a: dict[str, float], b: dict[str, float], scale: dict[str, float]) -> float:
+    return math.sqrt(sum(((a.get(k, 0.0) - b.get(k, 0.0)) / scale[k]) ** 2 for k in scale))
+
+
+def _scales(features: dict[str, dict[str, float]], domains: list[str]) -> dict[str, float]:
+    keys = sorted({k for d in domains for k in features.get(d, {})})
+    out = {}
+    for key in keys:
+        values = [features[d][key] for d in domains if key in features.get(d, {})]
+        mean = sum(values) / len(values)
+        out[key] = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+    return out
+
+
+@register_learner("nearest")
+class NearestDomains(Learner):
+    """The best strategies of the k past domains nearest in meta-feature space (auto-sklearn 1.0)."""
+
+    def __init__(self, features: dict[str, dict[str, float]], k: int = 3):
+        super().__init__(features)
+        self.k = k
+
+    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        past = [d for d in self.history.domains() if d != domain]
+        scale = _scales(self.features, past + [domain])
+        near = sorted(past, key=lambda d: _distance(self.features[d], self.features[domain], scale))[: self.k]
+        scores = normalized_scores(self.history)
+        ranked: dict[str, tuple[float, str]] = {}
+        for d in near:
+            for key, value in scores[d].items():
+                total = ranked.get(key, (0.0, ""))[0] + value / len(near)
+                ranked[key] = (total, ", ".join(near))
+        pool = {json.dumps(s, sort_keys=True): s for s in _unseen(self.history.strategies(), observed)}
+        order = sorted((k for k in ranked if k in pool), key=lambda k: -ranked[k][0])
+        return [Proposal(pool[k], f"best on nearest domains {ranked[k][1]}", predicted=ranked[k][0]) for k in order[:n]]
+
+
+@register_learner("portfolio")
+class GreedyPortfolio(Learner):
+    """The strategies that, added greedily, best cover all past domains (auto-sklearn 2.0 style)."""
+
+    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        scores = {d: s for d, s in normalized_scores(self.history).items() if d != domain}
+        pool = {json.dumps(s, sort_keys=True): s for s in _unseen(self.history.strategies(), observed)}
+        chosen: list[str] = []
+        covered = {d: 0.0 for d in scores}
+        while len(chosen) < min(n, len(pool)):
+            def gain(key: str) -> float:
+                return sum(max(covered[d], scores[d].get(key, 0.0)) for d in scores) / max(1, len(scores))
+
+            best = max((k for k in pool if k not in chosen), key=gain)
+            covered = {d: max(covered[d], scores[d].get(best, 0.0)) for d in scores}
+            chosen.append(best)
+        return [
+            Proposal(pool[k], f"portfolio member {i + 1}: covers past domains best given the ones before it")
+            for i, k in enumerate(chosen)
+        ]
+
+
+@register_learner("surrogate")
+class Surrogate(Learner):
+    """Gradient-boosted trees over (meta-features, strategy levers) -> normalized score, across domains."""
+
+    def __init__(self, features: dict[str, dict[str, float]], cost_weight: float = 0.0, seed: int = 0):
+        super().__init__(features)
+        self.cost_weight, self.seed = cost_weight, seed
+        self.model: Any = None
+        self.columns: list[str] = []
+
+    def _row(self, domain: str, strategy: dict[str, Any]) -> list[float]:
+        values = {f"f:{k}": v for k, v in self.features[domain].items()}
+        for lever, value in strategy.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[f"s:{lever}"] = float(value)
+            else:
+                values[f"s:{lever}={value}"] = 1.0
+        return [values.get(c, 0.0) for c in self.columns]
+
+    def fit(self, history: Any) -> Surrogate:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        super().fit(history)
+        scores = normalized_scores(self.history)
+        columns = {f"f:{k}" for d in self.history.domains() for k in self.features[d]}
+        for strategy in self.history.strategies():
+            for lever, value in strategy.items():
+                columns.add(f"s:{lever}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"s:{lever}={value}")
+        self.columns = sorted(columns)
+        rows, targets = [], []
+        for record in self.history:
+            rows.append(self._row(record.domain, record.strategy))
+            targets.append(scores[record.domain][record.strategy_key()])
+        self.model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, random_state=self.seed).fit(rows, targets)
+        return self
+
+    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        pool = _unseen(self.history.strategies(), observed)
+        predicted = self.model.predict([self._row(domain, s) for s in pool])
+        costs = {json.dumps(r.strategy, sort_keys=True): r.cost.get("train_seconds", 0) + r.cost.get("eval_seconds", 0) for r in self.history}
+        def utility(i: int) -> float:
+            cost = costs.get(json.dumps(pool[i], sort_keys=True), 0.0)
+            return float(predicted[i]) - self.cost_weight * math.log1p(cost)
+
+        order = sorted(range(len(pool)), key=lambda i: -utility(i))[:n]
+        return [Proposal(pool[i], "highest predicted score for this domain's meta-features", predicted=float(predicted[i])) for i in order]
