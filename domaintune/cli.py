@@ -105,6 +105,35 @@ def sweep(
     _guarded(body)
 
 
+@app.command("propose")
+def propose_command(
+    domain: str = typer.Option(..., "--domain", help="Domain name or folder."),
+    n: int = typer.Option(5, "-n", help="How many strategies."),
+    learner: str = typer.Option("nearest", help="random | nearest | portfolio | surrogate."),
+    view: Optional[str] = typer.Option(None, help="The domain's view (default: its first)."),
+    history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
+    experiment: Optional[str] = typer.Option(None, help="Also learn from this MLflow experiment's trials."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Propose strategies for a domain from the history of other domains, with the reason for each."""
+
+    def body() -> None:
+        from domaintune.domains import load_domain
+        from domaintune.meta import load_history, propose
+        from domaintune.strategy import Strategy
+
+        target = load_domain(domain).view(view)
+        proposals = propose(target, load_history(list(history), None, experiment), learner, n)
+        if as_json:
+            _print_json([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for p in proposals])
+            return
+        for i, proposal in enumerate(proposals, start=1):
+            predicted = "" if proposal.predicted is None else f" (predicted {proposal.predicted:.2f} of the best)"
+            typer.echo(f"{i}. {Strategy.from_dict(proposal.strategy).describe()}\n   {proposal.reason}{predicted}")
+
+    _guarded(body)
+
+
 @app.command()
 def ui(
     port: int = typer.Option(5000, help="Port for the MLflow UI."),

@@ -37,6 +37,15 @@ class SearchSettings(_Section):
     )
 
 
+class WarmStart(_Section):
+    """Strategies a meta-learner proposes from past domains, evaluated first."""
+
+    learner: Literal["random", "nearest", "portfolio", "surrogate"] = "nearest"
+    n: int = Field(3, ge=1, le=50, description="how many proposals to evaluate first")
+    history: list[str] = Field(default_factory=list, description="history files (default: the shipped seed history)")
+    experiment: str | None = Field(None, description="also learn from this MLflow experiment's trials")
+
+
 class TrackingSettings(_Section):
     uri: str | None = Field(None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI, else ./mlflow.db")
     experiment: str = Field("domaintune", description="MLflow experiment that holds the sweeps")
@@ -88,6 +97,7 @@ class SweepConfig(_Section):
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    warm_start: WarmStart | None = Field(None, description="meta-learned proposals evaluated first")
     storage: str | None = Field(None, description="Ray results folder (default ./.domaintune/ray_results)")
     address: str | None = Field(None, description="Ray cluster address; default $RAY_ADDRESS, else a local Ray")
 

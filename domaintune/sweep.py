@@ -6,6 +6,7 @@ worker never leaves a run RUNNING; workers only run the bare runner and ``tune.r
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -132,6 +133,23 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
     return TrackingCallback()
 
 
+def _proposals(config: SweepConfig, domain: Domain, space: SearchSpace) -> list[tuple[dict[str, Any], Any]]:
+    """The meta-learner's proposals that lie in the space, as search points (with the proposal)."""
+    if config.warm_start is None:
+        return []
+    from domaintune.meta import load_history, propose
+
+    settings = config.warm_start
+    history = load_history(settings.history, config.tracking.uri, settings.experiment)
+    out = []
+    for proposal in propose(domain, history, settings.learner, settings.n):
+        try:
+            out.append((space.point(Strategy.from_dict(proposal.strategy), "warm_start"), proposal))
+        except ConfigError:
+            continue  # a proposal outside this sweep's space is not evaluated
+    return out
+
+
 def _trial_error(trial: Any) -> str:
     """The failed trial's traceback: Ray writes it beside the trial before calling back."""
     path = trial.error_file
@@ -175,6 +193,8 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     if config.metric not in known:
         raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
     warm = [space.point(s, "search.points_to_evaluate") for s in config.warm_start_strategies()]
+    proposals = _proposals(config, domain, space)
+    warm += [point for point, _ in proposals if point not in warm]
     # Before any run is opened: an unreachable store or a missing model fails with nothing half-recorded.
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
     prepare_model(config.runner.model, config.runner.cache_dir)
@@ -190,6 +210,11 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
             "domaintune.base_model": config.runner.model,
         },
     )
+    if proposals:
+        tracker.log_artifact_text(
+            json.dumps([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for _, p in proposals], indent=2),
+            "warm_start.json",
+        )
     callback = None
     try:
         _init_ray(address or config.address)

@@ -184,3 +184,39 @@ def test_multi_objective_sweep_reports_the_pareto_front(ray_local, tmp_path, tin
     tagged = client.search_runs([result.experiment_id], filter_string="tags.`domaintune.pareto` = 'true'")
     assert len(tagged) == len(result.pareto)
     assert "plots/pareto.png" in {a.path for a in client.list_artifacts(result.parent_run_id, "plots")}
+
+
+def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_path, tiny_model_dir, tracking_uri):
+    """Proposals from the shipped seed history (real recorded evaluations) run first and are logged."""
+    import dataclasses
+    import json
+
+    from domaintune.domains import load_domain, save_domain
+    from domaintune.meta import load_history, propose
+    from domaintune.sweep import _proposals, run_sweep
+
+    music = load_domain("gcide-music")
+    small = dataclasses.replace(music, splits={k: v[:24] for k, v in music.splits.items()}, fingerprint="")
+    folder = save_domain(small, tmp_path / "gcide-music")
+    config = parse_config(
+        {
+            "name": "warm",
+            "domain": str(folder),
+            "view": "definition_to_term",
+            "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 4},
+            "space": "all",
+            "search": {"num_samples": 3, "max_concurrent": 1, "scheduler": "fifo"},
+            "warm_start": {"learner": "portfolio", "n": 3},
+            "tracking": {"uri": tracking_uri, "experiment": "warm"},
+            "storage": str(tmp_path / "ray"),
+        },
+        "warm start",
+    )
+    proposals = propose(small.view("definition_to_term"), load_history(), "portfolio", 3)
+    in_space = [p for _, p in _proposals(config, config.load_domain(), config.search_space())]
+    assert in_space and all(p in proposals for p in in_space)
+    result = run_sweep(config, verbose=0)
+    ran = [Strategy.from_dict(t.strategy).active() for t in result.trials[: len(in_space)]]
+    assert ran == [Strategy.from_dict(p.strategy).active() for p in in_space]
+    path = MlflowClient(tracking_uri).download_artifacts(result.parent_run_id, "warm_start.json", str(tmp_path))
+    assert [entry["strategy"] for entry in json.loads(open(path).read())] == [p.strategy for p in in_space]

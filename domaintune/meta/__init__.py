@@ -5,6 +5,7 @@ from __future__ import annotations
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
 from domaintune.meta._history import History, Record
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
+from domaintune.meta._propose import SEED_HISTORY, load_history, propose
 from domaintune.meta._replay import ReplayRunner
 from domaintune.meta.features import domain_features
 
@@ -18,6 +19,9 @@ __all__ = [
     "RandomLearner",
     "Record",
     "ReplayRunner",
+    "SEED_HISTORY",
+    "load_history",
+    "propose",
     "Surrogate",
     "domain_features",
     "normalized_scores",

@@ -1,0 +1,42 @@
+"""Proposals for a domain from a history: what `domaintune propose` and `warm_start` use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from domaintune.errors import ConfigError
+from domaintune.meta._base import REGISTRY, Proposal
+from domaintune.meta._history import History
+from domaintune.meta.features import domain_features
+
+if TYPE_CHECKING:
+    from domaintune.domains import Domain
+
+SEED_HISTORY = Path(__file__).resolve().parent.parent / "data" / "history" / "seed.jsonl"
+
+
+def load_history(paths: list[str] | None = None, tracking_uri: str | None = None, experiment: str | None = None) -> History:
+    """The shipped seed history (or the given files), plus every trial in an MLflow experiment."""
+    history = History()
+    for path in paths or ([str(SEED_HISTORY)] if SEED_HISTORY.exists() else []):
+        history = history + History.load(path)
+    if experiment:
+        history = history + History.from_mlflow(tracking_uri, experiment)
+    return history
+
+
+def propose(domain: Domain, history: History, learner: str = "nearest", n: int = 5) -> list[Proposal]:
+    """n strategies for ``domain`` (in its view) from a learner fitted on every *other* domain."""
+    from domaintune.domains import load_domain
+
+    if learner not in REGISTRY:
+        raise ConfigError(f"learner: unknown {learner!r}; known: {', '.join(sorted(REGISTRY))}")
+    view = domain.view_name or domain.views[0]
+    past = History([r for r in history if r.domain != domain.name and (not r.view or r.view == view)])
+    if not past.domains():
+        raise ConfigError(f"no history for other domains in view {view!r} to learn from")
+    features = {name: domain_features(load_domain(name).view(view)) for name in past.domains()}
+    features[domain.name] = domain_features(domain.view(view) if not domain.view_name else domain)
+    own = [r for r in history if r.domain == domain.name and r.view == view]
+    return REGISTRY[learner](features).fit(past).propose(domain.name, n, observed=own)
