@@ -22,6 +22,8 @@ app = typer.Typer(
 domains_app = typer.Typer(help="List, inspect and rebuild domains.", no_args_is_help=True)
 spaces_app = typer.Typer(help="List and inspect named search spaces.", no_args_is_help=True)
 model_app = typer.Typer(help="Prepare base models.", no_args_is_help=True)
+meta_app = typer.Typer(help="Meta-learning: evaluate learners on a history.", no_args_is_help=True)
+app.add_typer(meta_app, name="meta")
 app.add_typer(domains_app, name="domains")
 app.add_typer(spaces_app, name="spaces")
 app.add_typer(model_app, name="model")
@@ -130,6 +132,27 @@ def propose_command(
         for i, proposal in enumerate(proposals, start=1):
             predicted = "" if proposal.predicted is None else f" (predicted {proposal.predicted:.2f} of the best)"
             typer.echo(f"{i}. {Strategy.from_dict(proposal.strategy).describe()}\n   {proposal.reason}{predicted}")
+
+    _guarded(body)
+
+
+@meta_app.command("eval")
+def meta_eval(
+    history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
+    seeds: int = typer.Option(3, help="Seeds for the random and TPE baselines and the surrogate."),
+    as_json: bool = typer.Option(False, "--json", help="Per method and k: mean regret and rank, with domains and seeds."),
+) -> None:
+    """Leave-one-domain-out benchmark of every learner against random and cold-start TPE."""
+
+    def body() -> None:
+        from domaintune.domains import load_domain
+        from domaintune.meta import domain_features, leave_one_domain_out, load_history, markdown
+
+        records = load_history(list(history))
+        views = {(r.domain, r.view) for r in records}
+        features = {d: domain_features(load_domain(d).view(v or None)) for d, v in views}
+        table = leave_one_domain_out(records, features, seeds=tuple(range(seeds)))
+        typer.echo(json.dumps(table, indent=2) if as_json else markdown(table), nl=not as_json)
 
     _guarded(body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
+from domaintune.meta._evaluate import leave_one_domain_out, markdown
 from domaintune.meta._history import History, Record
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
 from domaintune.meta._propose import SEED_HISTORY, load_history, propose
@@ -24,6 +25,8 @@ __all__ = [
     "propose",
     "Surrogate",
     "domain_features",
+    "leave_one_domain_out",
+    "markdown",
     "normalized_scores",
     "register_learner",
 ]
