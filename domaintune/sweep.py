@@ -179,6 +179,7 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
 
     import optuna
 
+    from domaintune.domains import TASK_METRICS
     from domaintune.models import prepare_model
     from domaintune.tracking import SweepTracker
 
@@ -187,8 +188,6 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     if not space.searched:
         raise ConfigError("space: every lever is fixed; give at least one lever choices or a range")
     domain = config.load_domain()
-    from domaintune.domains import TASK_METRICS
-
     known = TASK_METRICS[domain.task] + ("train_loss",)
     if config.metric not in known:
         raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
@@ -210,20 +209,20 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
             "domaintune.base_model": config.runner.model,
         },
     )
-    if proposals:
-        tracker.log_artifact_text(
-            json.dumps([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for _, p in proposals], indent=2),
-            "warm_start.json",
-        )
     callback = None
     try:
+        if proposals:
+            tracker.log_artifact_text(
+                json.dumps([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for _, p in proposals], indent=2),
+                "warm_start.json",
+            )
         _init_ray(address or config.address)
         sampler = optuna.samplers.TPESampler(seed=config.search.seed, n_startup_trials=config.search.n_startup_trials)
-        metrics = [config.metric] + [o.metric for o in config.objectives]
+        objective_names = [config.metric] + [o.metric for o in config.objectives]
         modes = [config.mode] + [o.mode for o in config.objectives]
         searcher = OptunaSearch(
             space=space.to_optuna(),
-            metric=metrics if config.objectives else config.metric,
+            metric=objective_names if config.objectives else config.metric,
             mode=modes if config.objectives else config.mode,
             points_to_evaluate=warm or None,
             sampler=sampler,
