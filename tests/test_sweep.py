@@ -199,9 +199,10 @@ def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_
     from domaintune.meta import load_history, propose
     from domaintune.sweep import _proposals, run_sweep
 
-    music = load_domain("gcide-music")
-    small = dataclasses.replace(music, splits={k: v[:24] for k, v in music.splits.items()}, fingerprint="")
-    folder = save_domain(small, tmp_path / "gcide-music")
+    # A domain the seed history has never seen: its own records would rule every proposal out.
+    anatomy = load_domain("gcide-anatomy")
+    small = dataclasses.replace(anatomy, splits={k: v[:24] for k, v in anatomy.splits.items()}, fingerprint="")
+    folder = save_domain(small, tmp_path / "gcide-anatomy")
     config = parse_config(
         {
             "name": "warm",
