@@ -29,8 +29,10 @@ def test_quickstart_shape_with_the_real_model(tmp_path, smollm2_dir):
     summary = json.loads(result.stdout)
     assert len(summary["trials"]) == 3 and summary["best_strategy"] is not None
     assert 0.0 <= summary["test_score"] <= 1.0 and summary["test_examples"] == 6
-    # The first trial is the warm-start point from the config.
-    assert summary["trials"][0]["strategy"]["template"] == "plain" and summary["trials"][0]["strategy"]["adapter"] == "none"
+    # The warm-start point from the config runs in the first concurrent pair (which of the two
+    # starts a few milliseconds first is Ray's choice).
+    first_pair = [t["strategy"] for t in summary["trials"][:2]]
+    assert any(s["template"] == "plain" and s["adapter"] == "none" and s["n_shots"] == 0 and s["retrieval"] == "none" for s in first_pair)
     runs = MlflowClient(uri).search_runs([summary["experiment_id"]])
     assert len(runs) == 4 and {r.info.status for r in runs} == {"FINISHED"}
 
