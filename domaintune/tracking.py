@@ -153,12 +153,7 @@ class SweepTracker:
         self.client.set_tag(self.trial_runs[trial_id], key, value)
 
     def log_trial_metrics(self, trial_id: str, step: int, metrics: dict[str, float]) -> None:
-        from mlflow.entities import Metric
-
-        run_id = self.trial_runs[trial_id]
-        now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
-        self.client.log_batch(run_id, metrics=items)
+        self.log_metrics(self.trial_runs[trial_id], metrics, step)
 
     def end_trial(self, trial_id: str, status: str, tags: dict[str, str] | None = None, error: str | None = None) -> None:
         run_id = self.trial_runs.get(trial_id)
@@ -183,11 +178,13 @@ class SweepTracker:
         self.client.set_terminated(self.parent_id, status="FINISHED")
         self.open_runs.discard(self.parent_id)
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float]) -> None:
+    def log_metrics(self, run_id: str, metrics: dict[str, Any], step: int = 0) -> None:
+        """Numeric values only: a trial's results also carry strings (its adapter folder)."""
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
+        self.client.log_batch(run_id, metrics=items)
 
     def log_artifact_text(self, text: str, path: str) -> None:
         assert self.parent_id

@@ -173,7 +173,7 @@ class History:
                         "fingerprint": tags.get("domaintune.domain_fingerprint", ""),
                         "view": tags.get("domaintune.domain_view", ""),
                         "strategy": strategy,
-                        "fidelity": int(metrics.get("step", 0)) if "step" in metrics else int(_last_step(client, run, metric)),
+                        "fidelity": _last_step(client, run, metric),
                         "metric": metric,
                         "value": metrics.get(metric),
                         "direction": tags.get("domaintune.direction", "maximize"),

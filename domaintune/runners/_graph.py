@@ -8,7 +8,6 @@ knowledge corpus only, so a validation or test answer never enters it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from domaintune.runners._prompting import answer_text
@@ -21,11 +20,21 @@ def _mentions(text: str, terms: dict[str, re.Pattern]) -> list[str]:
     return [term for term, pattern in terms.items() if term in lowered and pattern.search(lowered)]
 
 
-@lru_cache(maxsize=4)
-def _graph(fingerprint: str, view: str, train: tuple, terms: tuple, corpus: tuple) -> dict[str, list[tuple[str, str, str]]]:
-    """entity -> facts (subject, relation, object) that involve it."""
+Facts = dict[str, list[tuple[str, str, str]]]
+# (fingerprint, view) -> (term patterns, entity -> facts). The fingerprint names the content, so
+# it is the whole key: building once per domain view keeps the per-question lookup cheap.
+_INDEX: dict[tuple[str, str], tuple[dict[str, re.Pattern], Facts]] = {}
+_INDEX_SIZE = 4
+
+
+def _build(domain: Any) -> tuple[dict[str, re.Pattern], Facts]:
+    """Term patterns and entity -> facts (subject, relation, object) for one domain view."""
+    glossary = [(r["question"], answer_text(r)) for r in domain.splits["train"]]
+    if domain.view_name == "definition_to_term":
+        glossary = [(answer, question_text) for question_text, answer in glossary]
+    terms = sorted({t.lower() for t, _ in glossary} | {_term(r, domain.view_name) for rows in domain.splits.values() for r in rows})
     patterns = {t: re.compile(r"\b" + re.escape(t) + r"\b") for t in terms if len(t) >= MIN_TERM_CHARS}
-    facts: dict[str, list[tuple[str, str, str]]] = {}
+    facts: Facts = {}
 
     def add(subject: str, relation: str, obj: str) -> None:
         fact = (subject, relation, obj)
@@ -34,28 +43,29 @@ def _graph(fingerprint: str, view: str, train: tuple, terms: tuple, corpus: tupl
             if fact not in facts[entity]:
                 facts[entity].append(fact)
 
-    for term, definition in train:
+    for term, definition in glossary:
         for other in _mentions(definition, patterns):
             if other != term.lower():
                 add(term, "is defined in terms of", other)
-    for title, text in corpus:
-        for other in _mentions(text, patterns):
+    for passage in domain.corpus:
+        title = passage.get("title", "")
+        for other in _mentions(passage["text"], patterns):
             if other != title.lower():
                 add(title, "is glossed using", other)
-    return facts
+    return patterns, facts
 
 
 def facts_for(domain: Any, question: str, k: int) -> list[str]:
     """Up to k facts about the entities in a question: the term itself, or the domain terms a
     definition mentions (definition -> term view)."""
-    glossary = [(r["question"], answer_text(r)) for r in domain.splits["train"]]
+    key = (domain.fingerprint, domain.view_name)
+    if key not in _INDEX:
+        if len(_INDEX) >= _INDEX_SIZE:
+            _INDEX.pop(next(iter(_INDEX)))
+        _INDEX[key] = _build(domain)
+    patterns, graph = _INDEX[key]
     if domain.view_name == "definition_to_term":
-        glossary = [(answer, question_text) for question_text, answer in glossary]
-    terms = tuple(sorted({t.lower() for t, _ in glossary} | {_term(r, domain.view_name) for rows in domain.splits.values() for r in rows}))
-    corpus = tuple((p.get("title", ""), p["text"]) for p in domain.corpus)
-    graph = _graph(domain.fingerprint, domain.view_name, tuple(glossary), terms, corpus)
-    if domain.view_name == "definition_to_term":
-        entities = [t for t in terms if len(t) >= MIN_TERM_CHARS and re.search(r"\b" + re.escape(t) + r"\b", question.lower())]
+        entities = _mentions(question, patterns)
     else:
         entities = [question.lower()]
     out: list[str] = []

@@ -29,13 +29,6 @@ def scored_rows(domain: Domain, split: str, limit: int, seed: int) -> list[dict[
     return rows[:limit] if limit else rows
 
 
-def training_rows(domain: Domain, fraction: float, seed: int) -> list[dict[str, Any]]:
-    """The seeded random subset of the train split (``data_selection: random``)."""
-    rows = list(domain.splits["train"])
-    random.Random(seed).shuffle(rows)
-    return rows[: max(1, round(fraction * len(rows)))]
-
-
 def _example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length: int) -> Any:
     """Per-row answer loss under the base model (for difficulty-band selection)."""
     import torch

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 
@@ -67,12 +66,16 @@ class Retriever:
         return [self.chunks[i] for i in ranking[:k]]
 
 
-@lru_cache(maxsize=8)
-def retriever_for(fingerprint: str, corpus_key: int, method: str, words: int, corpus: tuple) -> Retriever:
-    """One index per (domain, method, chunking) per process: reused actors keep it across trials."""
-    return Retriever(chunk([dict(p) for p in corpus], words), method)
+# (fingerprint, method, chunk words) -> index. The fingerprint covers the corpus, so it is the
+# whole key: reused trial actors keep their index across trials without re-hashing the corpus.
+_INDEXES: dict[tuple[str, str, int], Retriever] = {}
+_INDEXES_SIZE = 8
 
 
 def retriever(domain: Any, method: str, words: int) -> Retriever:
-    frozen = tuple(tuple(sorted(p.items())) for p in domain.corpus)
-    return retriever_for(domain.fingerprint, len(frozen), method, words, frozen)
+    key = (domain.fingerprint, method, words)
+    if key not in _INDEXES:
+        if len(_INDEXES) >= _INDEXES_SIZE:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[key] = Retriever(chunk(domain.corpus, words), method)
+    return _INDEXES[key]

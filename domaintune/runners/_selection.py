@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from domaintune.runners._prompting import answer_text
+from domaintune.runners._prompting import answer_text, choose_exemplars
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[str]:
@@ -61,7 +61,7 @@ def fixed_exemplars(train: list[dict[str, Any]], n: int, method: str, seed: int)
         return None
     if method == "diverse":
         return _farthest_points(train, n, seed)
-    return random.Random(seed).sample(train, min(n, len(train)))
+    return choose_exemplars(train, n, seed)
 
 
 def similar_exemplars(train: list[dict[str, Any]], n: int) -> Callable[[str], list[dict[str, Any]]]:

@@ -71,12 +71,11 @@ def parse_dimension(lever: str, spec: Any, where: str) -> Dimension:
         raise ConfigError(
             f"{where}.{lever}: unknown lever; known levers: {', '.join(Strategy.model_fields)}"
         )
-    at = f"{where}"
     if isinstance(spec, list):
         if not spec:
             raise ConfigError(f"{where}.{lever}: an empty list of choices")
         for value in spec:
-            _check_value(lever, value, at)
+            _check_value(lever, value, where)
         return Dimension(lever, "choice", tuple(spec))
     if isinstance(spec, dict):
         unknown = set(spec) - _RANGE_KEYS
@@ -93,13 +92,13 @@ def parse_dimension(lever: str, spec: Any, where: str) -> Dimension:
         log = bool(spec.get("log", False))
         if log and low <= 0:
             raise ConfigError(f"{where}.{lever}: a log range needs low > 0, got {low}")
-        _check_value(lever, low, at)
-        _check_value(lever, high, at)
+        _check_value(lever, low, where)
+        _check_value(lever, high, where)
         kind = "int" if isinstance(low, int) and isinstance(high, int) else "float"
         if kind == "int" and Strategy.model_fields[lever].annotation is float:
             kind = "float"
         return Dimension(lever, kind, low=low, high=high, log=log, step=spec.get("step"))
-    _check_value(lever, spec, at)
+    _check_value(lever, spec, where)
     return Dimension(lever, "fixed", (spec,))
 
 

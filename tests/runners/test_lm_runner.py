@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from domaintune.runners import LMRunner, RunnerSettings
-from domaintune.runners._lm import training_rows
+from domaintune.runners._selection import training_subset
 from domaintune.runners._adapters import apply_lora, batches, train
 from domaintune.runners._prompting import PromptBuilder
 from domaintune.strategy import Strategy
@@ -37,8 +37,9 @@ def test_prompt_only_strategy_trains_nothing_and_pays_prompt_tokens(tiny_model_d
 
 
 def test_train_fraction_sets_the_subset_size(small_domain):
-    assert len(training_rows(small_domain, 0.25, seed=0)) == 16
-    assert training_rows(small_domain, 0.25, seed=0) == training_rows(small_domain, 0.25, seed=0)
+    rows = small_domain.view().splits["train"]
+    assert len(training_subset(rows, round(0.25 * len(rows)), "random", seed=0)) == 16
+    assert training_subset(rows, 16, "random", seed=0) == training_subset(rows, 16, "random", seed=0)
 
 
 @pytest.mark.slow
