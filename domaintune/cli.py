@@ -127,11 +127,13 @@ def propose_command(
         target = load_domain(domain).view(view)
         proposals = propose(target, load_history(list(history), None, experiment), learner, n)
         if as_json:
-            _print_json([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for p in proposals])
+            _print_json([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted, "predicted_cost_seconds": p.predicted_cost} for p in proposals])
             return
         for i, proposal in enumerate(proposals, start=1):
-            predicted = "" if proposal.predicted is None else f" (predicted {proposal.predicted:.2f} of the best)"
-            typer.echo(f"{i}. {Strategy.from_dict(proposal.strategy).describe()}\n   {proposal.reason}{predicted}")
+            notes = [f"predicted {proposal.predicted:.2f} of the best"] if proposal.predicted is not None else []
+            notes += [f"about {proposal.predicted_cost:.0f} CPU-s"] if proposal.predicted_cost is not None else []
+            suffix = f" ({'; '.join(notes)})" if notes else ""
+            typer.echo(f"{i}. {Strategy.from_dict(proposal.strategy).describe()}\n   {proposal.reason}{suffix}")
 
     _guarded(body)
 

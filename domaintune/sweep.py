@@ -133,21 +133,34 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
     return TrackingCallback()
 
 
-def _proposals(config: SweepConfig, domain: Domain, space: SearchSpace) -> list[tuple[dict[str, Any], Any]]:
-    """The meta-learner's proposals that lie in the space, as search points (with the proposal)."""
+def _warm_start(config: SweepConfig, domain: Domain, space: SearchSpace) -> tuple[list[tuple[dict[str, Any], Any]], list[tuple[dict[str, Any], float]]]:
+    """The meta-learner's proposals that lie in the space, as search points (with the proposal),
+    and the domain's own earlier results in the space (told to the search, not run again)."""
     if config.warm_start is None:
-        return []
+        return [], []
     from domaintune.meta import load_history, propose
 
     settings = config.warm_start
     history = load_history(settings.history, config.tracking.uri, settings.experiment)
-    out = []
+    proposals = []
     for proposal in propose(domain, history, settings.learner, settings.n):
         try:
-            out.append((space.point(Strategy.from_dict(proposal.strategy), "warm_start"), proposal))
+            proposals.append((space.point(Strategy.from_dict(proposal.strategy), "warm_start"), proposal))
         except ConfigError:
             continue  # a proposal outside this sweep's space is not evaluated
-    return out
+    earlier: dict[str, tuple[dict[str, Any], float]] = {}
+    view = domain.view_name or ""
+    for record in history:
+        if (record.domain, record.view, record.metric, record.split, record.status) != (domain.name, view, config.metric, "validation", "FINISHED"):
+            continue
+        if record.value is None or config.objectives:
+            continue
+        try:
+            point = space.point(record.parsed_strategy(), "warm_start")
+        except ConfigError:
+            continue
+        earlier[json.dumps(point, sort_keys=True, default=str)] = (point, float(record.value))  # the latest record wins
+    return proposals, list(earlier.values())
 
 
 def _trial_error(trial: Any) -> str:
@@ -192,8 +205,8 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     if config.metric not in known:
         raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
     warm = [space.point(s, "search.points_to_evaluate") for s in config.warm_start_strategies()]
-    proposals = _proposals(config, domain, space)
-    warm += [point for point, _ in proposals if point not in warm]
+    proposals, earlier = _warm_start(config, domain, space)
+    warm += [point for point, _ in proposals if point not in warm and point not in [p for p, _ in earlier]]
     # Before any run is opened: an unreachable store or a missing model fails with nothing half-recorded.
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
     prepare_model(config.runner.model, config.runner.cache_dir)
@@ -211,9 +224,16 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     )
     callback = None
     try:
-        if proposals:
+        if proposals or earlier:
             tracker.log_artifact_text(
-                json.dumps([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for _, p in proposals], indent=2),
+                json.dumps(
+                    {
+                        "proposals": [{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for _, p in proposals],
+                        "earlier_results": [{"point": point, "value": value} for point, value in earlier],
+                    },
+                    indent=2,
+                    default=str,
+                ),
                 "warm_start.json",
             )
         _init_ray(address or config.address)
@@ -227,6 +247,8 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
             points_to_evaluate=warm or None,
             sampler=sampler,
         )
+        for point, value in earlier:  # this domain's own earlier results: TPE starts from them
+            searcher.add_evaluated_point(point, value)
         max_reports = max(1, math.ceil(space.max_value("steps") / config.runner.eval_every))
         scheduler = (
             ASHAScheduler(

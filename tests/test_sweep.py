@@ -191,18 +191,23 @@ def test_multi_objective_sweep_reports_the_pareto_front(ray_local, tmp_path, tin
 
 
 def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_path, tiny_model_dir, tracking_uri):
-    """Proposals from the shipped seed history (real recorded evaluations) run first and are logged."""
+    """Proposals from the shipped seed history (real recorded evaluations) run first and are logged;
+    the domain's own earlier result is told to the search instead of being run again."""
     import dataclasses
 
-
     from domaintune.domains import load_domain, save_domain
-    from domaintune.meta import load_history, propose
-    from domaintune.sweep import _proposals, run_sweep
+    from domaintune.meta import SEED_HISTORY, History, Record, load_history, propose
+    from domaintune.sweep import _warm_start, run_sweep
 
-    # A domain the seed history has never seen: its own records would rule every proposal out.
-    anatomy = load_domain("gcide-anatomy")
-    small = dataclasses.replace(anatomy, splits={k: v[:24] for k, v in anatomy.splits.items()}, fingerprint="")
-    folder = save_domain(small, tmp_path / "gcide-anatomy")
+    # A domain the seed history has never seen (not in experiments/meta_design.yaml).
+    astronomy = load_domain("gcide-astronomy")
+    small = dataclasses.replace(astronomy, splits={k: v[:24] for k, v in astronomy.splits.items()}, fingerprint="")
+    folder = save_domain(small, tmp_path / "gcide-astronomy")
+    assert "gcide-astronomy" not in load_history().domains()
+    earlier = {"template": "cloze", "scoring": "calibrated"}
+    own = History([Record(domain="gcide-astronomy", fingerprint="old", view="definition_to_term", strategy=earlier,
+                          metric="accuracy", value=0.9, source="an earlier sweep")])
+    own_file = own.to_jsonl(tmp_path / "own.jsonl")
     config = parse_config(
         {
             "name": "warm",
@@ -211,17 +216,22 @@ def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_
             "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 4},
             "space": "all",
             "search": {"num_samples": 3, "max_concurrent": 1, "scheduler": "fifo"},
-            "warm_start": {"learner": "portfolio", "n": 3},
+            "warm_start": {"learner": "portfolio", "n": 3, "history": [str(SEED_HISTORY), str(own_file)]},
             "tracking": {"uri": tracking_uri, "experiment": "warm"},
             "storage": str(tmp_path / "ray"),
         },
         "warm start",
     )
     proposals = propose(small.view("definition_to_term"), load_history(), "portfolio", 3)
-    in_space = [p for _, p in _proposals(config, config.load_domain(), config.search_space())]
-    assert in_space and all(p in proposals for p in in_space)
+    found, told = _warm_start(config, config.load_domain(), config.search_space())
+    in_space = [p for _, p in found]
+    assert in_space and all(p.strategy in [q.strategy for q in proposals] for p in in_space)
+    assert len(told) == 1 and told[0][1] == 0.9 and Strategy.from_dict(config.search_space().strategy(told[0][0]).model_dump()).active() == earlier
     result = run_sweep(config, verbose=0)
     ran = [Strategy.from_dict(t.strategy).active() for t in result.trials[: len(in_space)]]
     assert ran == [Strategy.from_dict(p.strategy).active() for p in in_space]
+    assert earlier not in ran
     path = MlflowClient(tracking_uri).download_artifacts(result.parent_run_id, "warm_start.json", str(tmp_path))
-    assert [entry["strategy"] for entry in json.loads(open(path).read())] == [p.strategy for p in in_space]
+    logged = json.loads(open(path).read())
+    assert [entry["strategy"] for entry in logged["proposals"]] == [p.strategy for p in in_space]
+    assert [entry["value"] for entry in logged["earlier_results"]] == [0.9]

@@ -32,6 +32,24 @@ class Learner(ABC):
         self.history = History([r for r in history if r.split == "validation" and r.status == "FINISHED" and r.value is not None])
         return self
 
+    def mean_costs(self, domains: list[str] | None = None) -> dict[str, float]:
+        """Strategy key -> mean recorded train + eval seconds (over ``domains``, default all)."""
+        totals: dict[str, list[float]] = {}
+        for r in self.history:
+            if domains is None or r.domain in domains:
+                totals.setdefault(r.strategy_key(), []).append(r.cost.get("train_seconds", 0.0) + r.cost.get("eval_seconds", 0.0))
+        return {k: sum(v) / len(v) for k, v in totals.items()}
+
+    def with_costs(self, proposals: list[Proposal], domains: list[str] | None = None) -> list[Proposal]:
+        """Fill each proposal's predicted cost from what the strategy cost on past domains."""
+        import json
+
+        costs = self.mean_costs(domains)
+        for p in proposals:
+            if p.predicted_cost is None:
+                p.predicted_cost = costs.get(json.dumps(p.strategy, sort_keys=True))
+        return proposals
+
     @abstractmethod
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
         """n distinct strategies, best first; ``observed`` are the domain's own results so far."""

@@ -27,7 +27,7 @@ class RandomLearner(Learner):
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
         pool = _unseen(self.history.strategies(), observed)
         picks = random.Random(f"{self.seed}:{domain}").sample(pool, min(n, len(pool)))
-        return [Proposal(p, "random pick from the recorded strategies") for p in picks]
+        return self.with_costs([Proposal(p, "random pick from the recorded strategies") for p in picks])
 
 
 def _distance(a: dict[str, float], b: dict[str, float], scale: dict[str, float]) -> float:
@@ -44,9 +44,22 @@ def _scales(features: dict[str, dict[str, float]], domains: list[str]) -> dict[s
     return out
 
 
+def _rank_disagreement(mine: dict[str, float], theirs: dict[str, float]) -> float | None:
+    """Share of pairs of this domain's observed strategies that a past domain orders the other way."""
+    keys = [k for k in mine if k in theirs]
+    pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :] if mine[a] != mine[b]]
+    if not pairs:
+        return None
+    return sum((mine[a] - mine[b]) * (theirs[a] - theirs[b]) < 0 for a, b in pairs) / len(pairs)
+
+
 @register_learner("nearest")
 class NearestDomains(Learner):
-    """The best strategies of the k past domains nearest in meta-feature space (auto-sklearn 1.0)."""
+    """The best strategies of the k past domains nearest in meta-feature space (auto-sklearn 1.0).
+
+    Given the domain's own results so far (``observed``), nearness also counts how often a
+    past domain orders those strategies the other way, so the neighbours adapt as results come in.
+    """
 
     def __init__(self, features: dict[str, dict[str, float]], k: int = 3):
         super().__init__(features)
@@ -55,16 +68,25 @@ class NearestDomains(Learner):
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
         past = [d for d in self.history.domains() if d != domain]
         scale = _scales(self.features, past + [domain])
-        near = sorted(past, key=lambda d: _distance(self.features[d], self.features[domain], scale))[: self.k]
         scores = normalized_scores(self.history)
-        ranked: dict[str, tuple[float, str]] = {}
+        mine = {r.strategy_key(): (1.0 if r.direction == "maximize" else -1.0) * float(r.value) for r in observed or [] if r.value is not None}
+        distance = {d: _distance(self.features[d], self.features[domain], scale) / math.sqrt(max(1, len(scale))) for d in past}
+        for d in past:
+            disagreement = _rank_disagreement(mine, scores[d])
+            if disagreement is not None:
+                distance[d] = 0.5 * distance[d] + 2.0 * disagreement
+        near = sorted(past, key=lambda d: distance[d])[: self.k]
+        ranked: dict[str, float] = {}
         for d in near:
             for key, value in scores[d].items():
-                total = ranked.get(key, (0.0, ""))[0] + value / len(near)
-                ranked[key] = (total, ", ".join(near))
+                ranked[key] = ranked.get(key, 0.0) + value / len(near)
         pool = {json.dumps(s, sort_keys=True): s for s in _unseen(self.history.strategies(), observed)}
-        order = sorted((k for k in ranked if k in pool), key=lambda k: -ranked[k][0])
-        return [Proposal(pool[k], f"best on nearest domains {ranked[k][1]}", predicted=ranked[k][0]) for k in order[:n]]
+        order = sorted((k for k in ranked if k in pool), key=lambda k: -ranked[k])
+        basis = "meta-features and this domain's results so far" if mine else "meta-features"
+        return self.with_costs(
+            [Proposal(pool[k], f"best on the nearest domains by {basis}: {', '.join(near)}", predicted=ranked[k]) for k in order[:n]],
+            near,
+        )
 
 
 @register_learner("portfolio")
@@ -77,16 +99,20 @@ class GreedyPortfolio(Learner):
         chosen: list[str] = []
         covered = {d: 0.0 for d in scores}
         while len(chosen) < min(n, len(pool)):
-            def gain(key: str) -> float:
-                return sum(max(covered[d], scores[d].get(key, 0.0)) for d in scores) / max(1, len(scores))
+            def gain(key: str) -> tuple[float, float]:
+                # coverage first; once every past domain is covered, the better strategy on average
+                mean = sum(scores[d].get(key, 0.0) for d in scores) / max(1, len(scores))
+                return sum(max(covered[d], scores[d].get(key, 0.0)) for d in scores) / max(1, len(scores)), mean
 
             best = max((k for k in pool if k not in chosen), key=gain)
             covered = {d: max(covered[d], scores[d].get(best, 0.0)) for d in scores}
             chosen.append(best)
-        return [
-            Proposal(pool[k], f"portfolio member {i + 1}: covers past domains best given the ones before it")
-            for i, k in enumerate(chosen)
-        ]
+        proposals = []
+        for i, key in enumerate(chosen):
+            wins = [d for d in scores if scores[d].get(key, 0.0) >= 1.0]
+            reason = f"portfolio member {i + 1}: covers past domains best given the ones before it (best on {len(wins)} of {len(scores)}"
+            proposals.append(Proposal(pool[key], reason + (f": {', '.join(wins[:4])}{', ...' if len(wins) > 4 else ''})" if wins else ")")))
+        return self.with_costs(proposals)
 
 
 @register_learner("surrogate")
@@ -134,4 +160,6 @@ class Surrogate(Learner):
             return float(predicted[i]) - self.cost_weight * math.log1p(cost)
 
         order = sorted(range(len(pool)), key=lambda i: -utility(i))[:n]
-        return [Proposal(pool[i], "highest predicted score for this domain's meta-features", predicted=float(predicted[i])) for i in order]
+        return self.with_costs(
+            [Proposal(pool[i], "highest predicted score for this domain's meta-features", predicted=float(predicted[i])) for i in order]
+        )

@@ -29,6 +29,7 @@ class TrialResult:
     steps: int = 0
     train_losses: list[float] = field(default_factory=list)
     adapter_dir: str | None = None
+    outcomes: list[int] | None = None  # per scored question, 1 if right (multiple choice), last evaluation
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -70,7 +70,7 @@ class LMRunner:
         from domaintune.runners._generation import qa_scores
         from domaintune.runners._graph import facts_for
         from domaintune.runners._retrieval import retriever
-        from domaintune.runners._scoring import accuracy
+        from domaintune.runners._scoring import outcomes
         from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
 
         s = self.settings
@@ -150,7 +150,8 @@ class LMRunner:
                 metrics, generated = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
                 cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
             else:
-                metrics = {METRIC: accuracy(model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration)}
+                result.outcomes = outcomes(model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration)
+                metrics = {METRIC: sum(result.outcomes) / len(result.outcomes)}
                 cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["eval_seconds"] += time.perf_counter() - began
             cost["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

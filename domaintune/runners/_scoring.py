@@ -26,7 +26,8 @@ def option_scores(model: Any, prefix_cache: Any, prefix_len: int, item: EncodedI
     """
     import torch
 
-    out = model(input_ids=torch.tensor([item.query]), past_key_values=prefix_cache, use_cache=True)
+    # Only the last query position's logits are needed: skipping the LM head elsewhere saves ~20%.
+    out = model(input_ids=torch.tensor([item.query]), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
     context_len = prefix_len + len(item.query)
     first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
     cache = copy.deepcopy(prefix_cache)
@@ -58,7 +59,21 @@ def accuracy(
     start: Callable[[], tuple[Any, Any, int]] | None = None,
     calibration: list[int] | None = None,
 ) -> float:
-    """Share of items whose answer gets the highest score.
+    """Share of items whose answer gets the highest score (see ``outcomes``)."""
+    results = outcomes(model, prefix_ids, items, pad_id, start=start, calibration=calibration)
+    return sum(results) / len(results)
+
+
+def outcomes(
+    model: Any,
+    prefix_ids: list[int],
+    items: list[EncodedItem],
+    pad_id: int,
+    start: Callable[[], tuple[Any, Any, int]] | None = None,
+    calibration: list[int] | None = None,
+) -> list[int]:
+    """1 per item whose answer gets the highest score, else 0 (kept per question so that two
+    strategies scored on the same questions can be compared paired).
 
     ``start()`` gives (model to score with, starting cache, its length): a trained soft prompt
     is such a start; by default the cache starts empty. With ``calibration`` (the ids of a
@@ -71,11 +86,11 @@ def accuracy(
     # `past_key_values` works through transformers 5.39 and is the only name in older 5.x.
     warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
     model.eval()
-    correct = 0
+    correct: list[int] = []
     with torch.no_grad():
         scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
-            scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True)
+            scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
         prior: dict[tuple[int, ...], float] = {}
         for item in items:
             scores = option_scores(scorer, prefix_cache, start_len + len(prefix_ids), item, pad_id)
@@ -87,5 +102,5 @@ def accuracy(
                     for option, value in zip(missing, option_scores(scorer, prefix_cache, start_len + len(prefix_ids), neutral, pad_id)):
                         prior[tuple(option)] = value
                 scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
-            correct += int(max(range(len(scores)), key=scores.__getitem__) == item.answer)
-    return correct / len(items)
+            correct.append(int(max(range(len(scores)), key=scores.__getitem__) == item.answer))
+    return correct

@@ -61,3 +61,29 @@ def test_registry_rejects_a_duplicate_name():
 
     with pytest.raises(ValueError, match="already registered"):
         register_learner("random")(REGISTRY["random"])
+
+
+def test_every_proposal_carries_a_predicted_cost(learner_class, history, features):
+    held_out = history.domains()[0]
+    proposals = learner_class(features).fit(history.without_domain(held_out)).propose(held_out, 3)
+    assert all(p.predicted_cost is not None and p.predicted_cost > 0 for p in proposals)
+
+
+def test_nearest_follows_the_domains_own_results():
+    """Meta-features cannot tell two families apart; the observed results can."""
+    from domaintune.meta import NearestDomains, Record
+
+    a, b, c, d = ({"template": t} for t in ("plain", "cloze", "qa", "chat"))
+    family = {"x": [0.9, 0.1, 0.8, 0.2], "y": [0.1, 0.9, 0.2, 0.8]}  # scores of a, b, c, d
+    records = [
+        Record(domain=f"{name}{i}", fingerprint="f", strategy=s, metric="accuracy", value=v)
+        for name, values in family.items() for i in range(3) for s, v in zip((a, b, c, d), values)
+    ]
+    features = {r.domain: {"size": 1.0} for r in records} | {"new": {"size": 1.0}}
+    learner = NearestDomains(features, k=3).fit(History(records))
+    # the new domain likes b over a, like family y: c (family x's runner-up) must not come first
+    observed = [Record(domain="new", fingerprint="f", strategy=a, metric="accuracy", value=0.3),
+                Record(domain="new", fingerprint="f", strategy=b, metric="accuracy", value=0.7)]
+    proposals = learner.propose("new", 2, observed=observed)
+    assert proposals[0].strategy == d
+    assert all(name.startswith("y") for name in proposals[0].reason.split(": ")[1].split(", "))

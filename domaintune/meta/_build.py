@@ -1,0 +1,210 @@
+"""Building a meta-dataset: a fixed design of strategies, every one scored on every domain.
+
+The design (``experiments/meta_design.yaml``) is validated here; each cell is one real
+evaluation with the LM runner on the domain's seeded validation sample, kept with its
+per-question outcomes so that two strategies can be compared paired (same questions).
+Cells are appended to a JSONL file as they finish, so a build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from domaintune.errors import ConfigError
+from domaintune.strategy import Strategy, format_validation_error
+
+
+class Design(BaseModel):
+    """Which strategies on which domains, how many validation questions per cell."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    view: str = "definition_to_term"
+    questions: int = Field(40, ge=1)
+    seed: int = 0
+    runner: dict[str, Any] = Field(default_factory=dict)
+    domains: list[str] = Field(min_length=1)
+    strategies: list[dict[str, Any]] = Field(min_length=1)
+
+    @field_validator("strategies")
+    @classmethod
+    def _valid_strategies(cls, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        active = [Strategy.from_dict(v, where=f"strategies[{i}]").active() for i, v in enumerate(values)]
+        keys = [json.dumps(a, sort_keys=True) for a in active]
+        duplicates = {k for k in keys if keys.count(k) > 1}
+        if duplicates:
+            raise ValueError(f"the same strategy appears twice: {sorted(duplicates)[0]}")
+        return active
+
+    def cells(self) -> Iterator[tuple[str, int]]:
+        """(domain, strategy index), domain by domain: a finished prefix is a complete table."""
+        for domain in self.domains:
+            for index in range(len(self.strategies)):
+                yield domain, index
+
+
+def load_design(path: str | Path) -> Design:
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read the design: {error}") from None
+    try:
+        return Design.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, str(path))) from None
+
+
+def environment() -> dict[str, Any]:
+    """Machine and package versions, recorded with the data."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    packages = {}
+    for name in ("domaintune", "torch", "transformers", "peft", "bm25s", "sentence-transformers"):
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = None
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), cpu)
+    return {
+        "machine": platform.machine(),
+        "processor": cpu,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "packages": packages,
+    }
+
+
+def evaluate_cell(design: Design, domain_name: str, index: int) -> dict[str, Any]:
+    """Score one strategy on one domain's validation sample with the real model."""
+    from domaintune.domains import load_domain
+    from domaintune.runners import LMRunner, RunnerSettings
+
+    strategy = Strategy.from_dict(design.strategies[index])
+    settings = RunnerSettings(**{"eval_examples": design.questions, "seed": design.seed, **design.runner})
+    domain = load_domain(domain_name).view(design.view)
+    started = time.perf_counter()
+    result = LMRunner(settings).run(domain, strategy, split="validation")
+    accuracy = result.metrics["accuracy"]
+    n = len(result.outcomes or []) or design.questions
+    return {
+        "domain": domain_name,
+        "view": design.view,
+        "fingerprint": domain.fingerprint,
+        "index": index,
+        "strategy": strategy.active(),
+        "label": strategy.describe(),
+        "questions": n,
+        "seed": design.seed,
+        "accuracy": accuracy,
+        "stderr": math.sqrt(accuracy * (1 - accuracy) / n),
+        "outcomes": result.outcomes,
+        "steps": result.steps,
+        "cost": result.cost,
+        "seconds": time.perf_counter() - started,
+        "model": settings.model,
+    }
+
+
+def read_cells(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}:{number}: not a JSON row ({error})") from None
+    return rows
+
+
+def _commit(path: Path, message: str) -> None:
+    """Commit the results file alone (retrying while another git command holds the index)."""
+    for _ in range(10):
+        done = subprocess.run(["git", "add", str(path.resolve())], cwd=path.resolve().parent, capture_output=True)
+        if done.returncode == 0:
+            done = subprocess.run(["git", "commit", "-q", "-m", message, "--", str(path.resolve())], cwd=path.resolve().parent, capture_output=True)
+        if done.returncode == 0 or b"nothing to commit" in done.stdout + done.stderr:
+            return
+        time.sleep(3)
+    print(f"warning: could not commit {path}: {done.stderr.decode().strip()}", flush=True)
+
+
+def _run_cell(args: tuple[Design, str, int]) -> dict[str, Any]:
+    return evaluate_cell(*args)
+
+
+def build(
+    design: Design,
+    out: Path,
+    workers: int = 2,
+    domains: int | None = None,
+    commit: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Evaluate the design's missing cells (the first ``domains`` domains), appending each to ``out``;
+    with ``commit``, the file is committed each time a domain's row of the table is complete."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = out.with_suffix(".env.json")
+    if not header.exists():
+        header.write_text(json.dumps({"design": design.model_dump(), "environment": environment()}, indent=1) + "\n")
+    names = design.domains[:domains] if domains else design.domains
+    done = {(r["domain"], r["index"]) for r in read_cells(out) if r["questions"] >= design.questions}
+    todo = [(d, i) for d, i in design.cells() if d in names and (d, i) not in done]
+    log(f"{len(done)} cells done, {len(todo)} to go ({len(names)} domains x {len(design.strategies)} strategies)")
+    remaining = {d: sum(1 for dd, _ in todo if dd == d) for d in names}
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        for count, row in enumerate(pool.map(_run_cell, [(design, d, i) for d, i in todo]), 1):
+            with out.open("a") as handle:
+                handle.write(json.dumps(row) + "\n")
+            remaining[row["domain"]] -= 1
+            elapsed = time.perf_counter() - started
+            log(
+                f"[{count}/{len(todo)}] {row['domain']:20} #{row['index']:<2} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
+                f"{row['seconds']:5.0f} s  {row['label'][:60]}  (eta {elapsed / count * (len(todo) - count) / 60:.0f} min)"
+            )
+            if commit and remaining[row["domain"]] == 0:
+                _commit(out, f"meta-dataset: {row['domain']} complete ({len(design.strategies)} strategies)")
+                if header.exists():
+                    _commit(header, "meta-dataset: environment")
+    return read_cells(out)
+
+
+def complete_domains(design: Design, rows: list[dict[str, Any]]) -> list[str]:
+    have = {(r["domain"], r["index"]) for r in rows if r["questions"] >= design.questions}
+    return [d for d in design.domains if all((d, i) in have for i in range(len(design.strategies)))]
+
+
+def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
+    """The complete domains' cells as history records (validation split, with standard errors)."""
+    from domaintune.meta._history import History, Record
+
+    complete = set(complete_domains(design, rows))
+    latest = {(r["domain"], r["index"]): r for r in rows if r["domain"] in complete and r["questions"] >= design.questions}
+    return History(
+        [
+            Record(
+                domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
+                fidelity=int(r.get("steps", 0)), metric="accuracy", value=r["accuracy"], stderr=r["stderr"],
+                cost=r["cost"], split="validation", base_model=Path(r["model"]).name, source=source,
+            )
+            for (_, _), r in sorted(latest.items())
+        ]
+    )

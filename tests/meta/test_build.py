@@ -1,0 +1,77 @@
+"""The meta-dataset build: design validation, complete-table export, resumable cells (tiny model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from domaintune.errors import ConfigError
+from domaintune.strategy import Strategy
+from domaintune.meta._build import Design, build, complete_domains, load_design, read_cells, to_history
+
+SHIPPED = Path(__file__).resolve().parents[2] / "experiments" / "meta_design.yaml"
+
+
+def test_shipped_design_is_complete_and_large_enough():
+    design = load_design(SHIPPED)
+    assert len(design.domains) >= 20 and len(set(design.domains)) == len(design.domains)
+    assert len(design.domains) * len(design.strategies) >= 320
+    levels = {level for s in design.strategies for level in Strategy.from_dict(s).levels()}
+    assert {"none", "black", "grey", "white"} <= levels
+
+
+def test_design_errors_name_the_strategy(tmp_path):
+    path = tmp_path / "design.yaml"
+    path.write_text("domains: [jargon]\nstrategies:\n  - {template: plain}\n  - {template: nonsense}\n")
+    with pytest.raises(ConfigError, match=r"strategies\[1\]"):
+        load_design(path)
+    path.write_text("domains: [jargon]\nstrategies:\n  - {template: plain}\n  - {template: plain, n_shots: 0}\n")
+    with pytest.raises(ConfigError, match="twice"):
+        load_design(path)
+    path.write_text("domains: [jargon]\nquestion: 3\nstrategies: [{template: plain}]\n")
+    with pytest.raises(ConfigError, match="question"):
+        load_design(path)
+
+
+def test_cells_go_domain_by_domain():
+    design = Design(domains=["a", "b"], strategies=[{"template": "plain"}, {"template": "cloze"}])
+    assert list(design.cells()) == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+
+
+def _row(domain: str, index: int, design: Design, accuracy: float = 0.5) -> dict:
+    return {"domain": domain, "view": design.view, "fingerprint": "f" + domain, "index": index, "strategy": design.strategies[index],
+            "questions": design.questions, "accuracy": accuracy, "stderr": 0.1, "steps": 0, "cost": {"eval_seconds": 1.0},
+            "model": "smollm2-135m-instruct", "outcomes": [1, 0]}
+
+
+def test_only_complete_domains_are_exported():
+    design = Design(domains=["a", "b"], strategies=[{"template": "plain"}, {"template": "cloze"}], questions=2)
+    rows = [_row("a", 0, design), _row("a", 1, design), _row("b", 0, design)]
+    assert complete_domains(design, rows) == ["a"]
+    history = to_history(design, rows, source="test")
+    assert history.domains() == ["a"] and len(history) == 2
+    assert {r.stderr for r in history} == {0.1}
+    # A cell scored on fewer questions than the design asks does not count.
+    short = dict(_row("b", 1, design), questions=1)
+    assert complete_domains(design, rows + [short]) == ["a"]
+
+
+def test_build_scores_cells_with_outcomes_and_resumes(tmp_path, tiny_model_dir):
+    design = Design(
+        domains=["jargon"], questions=4, strategies=[{"template": "plain"}, {"template": "instruction", "scoring": "calibrated"}],
+        runner={"model": tiny_model_dir, "max_length": 64},
+    )
+    out = tmp_path / "cells.jsonl"
+    rows = build(design, out, workers=1, log=lambda line: None)
+    assert [(r["domain"], r["index"]) for r in rows] == [("jargon", 0), ("jargon", 1)]
+    for row in rows:
+        assert len(row["outcomes"]) == 4 and set(row["outcomes"]) <= {0, 1}
+        assert row["accuracy"] == pytest.approx(sum(row["outcomes"]) / 4)
+        assert row["cost"]["eval_seconds"] > 0
+    env = json.loads(out.with_suffix(".env.json").read_text())
+    assert env["environment"]["packages"]["torch"] and env["design"]["questions"] == 4
+    lines = out.read_text().splitlines()
+    assert build(design, out, workers=1, log=lambda line: None) == read_cells(out)
+    assert out.read_text().splitlines() == lines  # nothing re-evaluated
