@@ -8,9 +8,11 @@ from domaintune.meta._history import History, Record
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
 from domaintune.meta._propose import SEED_HISTORY, load_history, propose
 from domaintune.meta._replay import ReplayRunner
-from domaintune.meta.features import domain_features
+from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
 
 __all__ = [
+    "FEATURE_GROUPS",
+    "MODEL_FREE_GROUPS",
     "REGISTRY",
     "GreedyPortfolio",
     "History",
@@ -29,4 +31,5 @@ __all__ = [
     "markdown",
     "normalized_scores",
     "register_learner",
+    "select_groups",
 ]

@@ -153,6 +153,8 @@ class Surrogate(Learner):
 
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
         pool = _unseen(self.history.strategies(), observed)
+        if not pool:
+            return []
         predicted = self.model.predict([self._row(domain, s) for s in pool])
         costs = {json.dumps(r.strategy, sort_keys=True): r.cost.get("train_seconds", 0) + r.cost.get("eval_seconds", 0) for r in self.history}
         def utility(i: int) -> float:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domaintune.errors import ConfigError
 from domaintune.meta._base import REGISTRY, Proposal
 from domaintune.meta._history import History
-from domaintune.meta.features import domain_features
+from domaintune.meta.features import MODEL_FREE_GROUPS, domain_features
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
+    from domaintune.runners._settings import RunnerSettings
 
 SEED_HISTORY = Path(__file__).resolve().parent.parent / "data" / "history" / "seed.jsonl"
 
@@ -26,8 +28,19 @@ def load_history(paths: list[str] | None = None, tracking_uri: str | None = None
     return history
 
 
-def propose(domain: Domain, history: History, learner: str = "nearest", n: int = 5) -> list[Proposal]:
-    """n strategies for ``domain`` (in its view) from a learner fitted on every *other* domain."""
+def propose(
+    domain: Domain,
+    history: History,
+    learner: str = "nearest",
+    n: int = 5,
+    groups: Iterable[str] = MODEL_FREE_GROUPS,
+    settings: RunnerSettings | None = None,
+) -> list[Proposal]:
+    """n strategies for ``domain`` (in its view) from a learner fitted on every *other* domain.
+
+    The learner sees the meta-feature ``groups`` (default: the model-free ones, so proposing
+    loads no model); the probe group uses ``settings``' base model (default: the built-in one).
+    """
     from domaintune.domains import load_domain
 
     if learner not in REGISTRY:
@@ -36,7 +49,8 @@ def propose(domain: Domain, history: History, learner: str = "nearest", n: int =
     past = History([r for r in history if r.domain != domain.name and (not r.view or r.view == view)])
     if not past.domains():
         raise ConfigError(f"no history for other domains in view {view!r} to learn from")
-    features = {name: domain_features(load_domain(name).view(view)) for name in past.domains()}
-    features[domain.name] = domain_features(domain.view(view) if not domain.view_name else domain)
+    groups = tuple(groups)
+    features = {name: domain_features(load_domain(name).view(view), groups, settings) for name in past.domains()}
+    features[domain.name] = domain_features(domain.view(view) if not domain.view_name else domain, groups, settings)
     own = [r for r in history if r.domain == domain.name and r.view == view]
     return REGISTRY[learner](features).fit(past).propose(domain.name, n, observed=own)

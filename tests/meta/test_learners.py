@@ -87,3 +87,10 @@ def test_nearest_follows_the_domains_own_results():
     proposals = learner.propose("new", 2, observed=observed)
     assert proposals[0].strategy == d
     assert all(name.startswith("y") for name in proposals[0].reason.split(": ")[1].split(", "))
+
+
+def test_nothing_left_to_propose_gives_an_empty_list(learner_class, history, features):
+    held_out = history.domains()[0]
+    own = [r for r in history if r.domain == held_out]
+    learner = learner_class(features).fit(history.without_domain(held_out))
+    assert learner.propose(held_out, 3, observed=[*own, *history.without_domain(held_out).records]) == []
