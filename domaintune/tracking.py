@@ -38,6 +38,14 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return uri
 
 
+def artifact_location(uri: str, experiment: str) -> str | None:
+    """Where a new experiment keeps its artifacts: beside a local sqlite store (MLflow's own
+    default is ./mlruns in whatever the current directory is); a server decides for itself."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///") :]).parent / "mlartifacts" / experiment).as_uri()
+    return None
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail fast, naming the URI, when a tracking server does not answer."""
     if uri.startswith(("http://", "https://")):
@@ -86,7 +94,11 @@ class SweepTracker:
         self.client = MlflowClient(tracking_uri=self.uri)
         try:
             found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+            self.experiment_id = (
+                found.experiment_id
+                if found
+                else self.client.create_experiment(experiment, artifact_location=artifact_location(self.uri, experiment))
+            )
         except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
             raise TrackingError(f"tracking store {self.uri}: cannot open experiment {experiment!r}: {error}") from None
         self.parent_id: str | None = None

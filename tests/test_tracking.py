@@ -97,3 +97,17 @@ def test_real_mlflow_server_records_the_same_shape(mlflow_server, small_domain):
     tracker.close("KILLED")
     runs = MlflowClient(mlflow_server).search_runs([tracker.experiment_id])
     assert sorted(r.info.status for r in runs) == ["FAILED", "FINISHED", "KILLED", "KILLED"]
+
+
+def test_artifacts_live_beside_a_local_store_not_in_the_working_directory(tmp_path, monkeypatch):
+    from domaintune.tracking import SweepTracker
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    store = tmp_path / "store"
+    store.mkdir()
+    tracker = SweepTracker(f"sqlite:///{store / 'mlflow.db'}", "artifacts-here")
+    location = tracker.client.get_experiment(tracker.experiment_id).artifact_location
+    assert location.startswith((store / "mlartifacts").as_uri())
+    assert not (work / "mlruns").exists()
