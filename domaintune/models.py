@@ -8,6 +8,8 @@ name is a transformers model id or a local folder, passed through unchanged.
 
 from __future__ import annotations
 
+import functools
+
 import importlib.util
 import os
 import shutil
@@ -93,17 +95,26 @@ def _convert_gguf(source: Path, gguf_file: str, folder: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(name: str, cache_dir: str | Path | None = None, trust_remote_code: bool = False) -> Any:
+    """The base model's tokenizer (loaded once per process), with a pad token if it lacks one."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(prepare_model(name, cache_dir), trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def load_model(name: str, cache_dir: str | Path | None = None, trust_remote_code: bool = False) -> tuple[Any, Any]:
     """Load (model, tokenizer) in fp32 for CPU work; the tokenizer gets a pad token if it lacks one."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one bar per trial load would bury Ray's progress table
     path = prepare_model(name, cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(name, cache_dir, trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, trust_remote_code=trust_remote_code)
     model.eval()
     return model, tokenizer

@@ -62,3 +62,27 @@ def test_unknown_domain_and_unreachable_server_are_clean_errors(tmp_path):
         env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
     )
     assert result.returncode == 1 and "http://127.0.0.1:9 is unreachable" in result.stderr
+
+
+def test_meta_eval_reproduces_the_shipped_benchmark_table():
+    """`domaintune meta eval` on the shipped seed history gives docs/meta_lodo.md's main table."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "meta_lodo.md").read_text()
+    done = domaintune("meta", "eval")
+    assert done.returncode == 0, done.stderr
+    table = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert len(table) > 10 and all(line in docs for line in table)
+    done = domaintune("meta", "eval", "--json", "--seeds", "1")
+    data = json.loads(done.stdout)
+    assert data["domains"] >= 20 and data["seeds"] == [0] and data["features"] == ["data", "corpus"]
+    assert {"random", "tpe", "nearest", "portfolio", "surrogate", "tpe+nearest"} <= set(data["methods"])
+    for method in data["methods"].values():
+        assert 0.0 <= method["1"]["regret"] <= 1.0 and method["1"]["rank"] >= 1.0 and 0.0 <= method["1"]["within_noise"] <= 1.0
+
+
+def test_propose_prints_reasons_and_costs():
+    done = domaintune("propose", "--domain", "gcide-astronomy", "--view", "definition_to_term", "-n", "3", "--learner", "nearest", "--json")
+    assert done.returncode == 0, done.stderr
+    proposals = json.loads(done.stdout)
+    assert len(proposals) == 3 and all("nearest domains" in p["reason"] and p["predicted_cost_seconds"] > 0 for p in proposals)
+    done = domaintune("propose", "--domain", "no-such-domain", "-n", "3")
+    assert done.returncode == 2 and "no-such-domain" in done.stderr

@@ -203,13 +203,9 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
     out = dict(_MEMORY[memory_key])
 
     def tokens_per_word() -> dict[str, float]:
-        from transformers import AutoTokenizer
+        from domaintune.models import load_tokenizer
 
-        from domaintune.models import prepare_model
-
-        tokenizer = AutoTokenizer.from_pretrained(
-            prepare_model(settings.model, settings.cache_dir), trust_remote_code=settings.trust_remote_code
-        )
+        tokenizer = load_tokenizer(settings.model, settings.cache_dir, settings.trust_remote_code)
         texts = [f"{q} {a}" for q, a in rows]
         tokens = sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]) if texts else 0
         return {"tokens_per_word": tokens / max(1, sum(len(_words(t)) for t in texts))}
