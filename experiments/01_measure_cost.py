@@ -2,7 +2,8 @@
 
 Evaluates the design on its first domain (the same cells the build keeps, so nothing is
 wasted), then projects the whole build's CPU time from the measured seconds per question
-and per training run, and the most questions per cell that fit a CPU budget.
+and per training run (averaged over every domain measured so far), and the most questions
+per cell that fit a CPU budget.
 
     .venv/bin/python experiments/01_measure_cost.py [--budget-cpu-hours 3] [--workers 2]
 """
@@ -25,16 +26,19 @@ if __name__ == "__main__":
     parser.add_argument("--budget-cpu-hours", type=float, default=3.0)
     args = parser.parse_args()
 
-    from domaintune.meta._build import build, load_design
+    from domaintune.meta._build import build, load_design, read_cells
 
     design = load_design(args.design)
-    rows = [r for r in build(design, args.out, workers=args.workers, domains=1) if r["domain"] == design.domains[0]]
-    fixed = sum(r["cost"]["train_seconds"] for r in rows)  # training does not grow with the eval sample
-    per_question = sum(r["cost"]["eval_seconds"] for r in rows) / design.questions
-    print(f"{design.domains[0]}: {len(rows)} cells, {per_question:.2f} s of scoring per question across the design, "
-          f"{fixed:.0f} s of training")
-    for row in sorted(rows, key=lambda r: r["index"]):
-        print(f"  #{row['index']:<2} {row['seconds']:5.0f} s  {row['label'][:90]}")
+    first = [r for r in build(design, args.out, workers=args.workers, domains=1) if r["domain"] == design.domains[0]]
+    # Every domain measured so far (just the first on a fresh build) gives the per-domain means.
+    rows = [r for r in read_cells(args.out) if r["questions"] >= design.questions]
+    measured = sorted({r["domain"] for r in rows})
+    fixed = sum(r["cost"]["train_seconds"] for r in rows) / len(measured)  # training does not grow with the eval sample
+    per_question = sum(r["cost"]["eval_seconds"] for r in rows) / len(measured) / design.questions
+    print(f"{len(measured)} domain(s) measured: per domain, {per_question:.2f} s of scoring per question across the design "
+          f"and {fixed:.0f} s of training")
+    for row in sorted(first, key=lambda r: r["index"]):
+        print(f"  {row['domain']} #{row['index']:<2} {row['seconds']:5.0f} s  {row['label'][:90]}")
     domains = len(design.domains)
     for questions in (design.questions, 60, 80, 120):
         hours = domains * (fixed + per_question * questions) / 3600

@@ -167,7 +167,8 @@ def build(
     names = design.domains[:domains] if domains else design.domains
     done = {(r["domain"], r["index"]) for r in read_cells(out) if r["questions"] >= design.questions}
     todo = [(d, i) for d, i in design.cells() if d in names and (d, i) not in done]
-    log(f"{len(done)} cells done, {len(todo)} to go ({len(names)} domains x {len(design.strategies)} strategies)")
+    finished = sum(1 for d, _ in done if d in names)
+    log(f"{finished} cells done, {len(todo)} to go ({len(names)} domains x {len(design.strategies)} strategies)")
     remaining = {d: sum(1 for dd, _ in todo if dd == d) for d in names}
     started = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
