@@ -4,9 +4,9 @@ Runs experiments/warm_start.yaml twice on the real model (same space, TPE seed, 
 once as written (the learner's proposals run first) and once without `warm_start`. Prints
 each sweep's best-so-far validation score by trial (in start order), and how many trials
 each needed to reach the cold sweep's best. Both sweeps are recorded in MLflow; the numbers
-are written to experiments/results/warm_vs_cold.json.
+are written to experiments/results/warm_vs_cold_seed<SEED>.json.
 
-    .venv/bin/python experiments/04_warm_vs_cold.py [--learner portfolio] [--trials 12]
+    .venv/bin/python experiments/04_warm_vs_cold.py [--learner portfolio] [--trials 12] [--seed 0]
 """
 
 from __future__ import annotations
@@ -37,13 +37,16 @@ if __name__ == "__main__":
     parser.add_argument("--config", type=Path, default=HERE / "warm_start.yaml")
     parser.add_argument("--learner", default=None, help="override warm_start.learner")
     parser.add_argument("--trials", type=int, default=None, help="override search.num_samples")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "warm_vs_cold.json")
+    parser.add_argument("--seed", type=int, default=None, help="override search.seed (TPE's sampler seed)")
+    parser.add_argument("--out", type=Path, default=None, help="default: experiments/results/warm_vs_cold_seed<SEED>.json")
     args = parser.parse_args()
 
     from domaintune.config import load_config
     from domaintune.sweep import run_sweep
 
     overrides = {"search.num_samples": args.trials} if args.trials else {}
+    if args.seed is not None:
+        overrides["search.seed"] = args.seed
     if args.learner:
         overrides["warm_start.learner"] = args.learner
     warm_config = load_config(args.config, overrides)
@@ -68,14 +71,16 @@ if __name__ == "__main__":
         "domain": warm_config.domain if isinstance(warm_config.domain, str) else warm_config.domain.name,
         "learner": warm_config.warm_start.learner if warm_config.warm_start else None,
         "proposals": warm_config.warm_start.n if warm_config.warm_start else 0,
+        "tpe_seed": warm_config.search.seed,
         "cold_best": target,
         "cold_trials_to_best": trials_to_reach(results["cold"]["best_so_far"], target),
         "warm_trials_to_cold_best": trials_to_reach(results["warm"]["best_so_far"], target),
         "warm_best": results["warm"]["best_validation"],
         **{f"{label}_{k}": v for label, r in results.items() for k, v in r.items() if k not in ("values",)},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=1) + "\n")
+    out = args.out or HERE / "results" / f"warm_vs_cold_seed{warm_config.search.seed}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1) + "\n")
     for label in ("cold", "warm"):
         curve = " ".join(f"{v:.3f}" for v in results[label]["best_so_far"])
         print(f"{label:4} best so far by trial: {curve}")
