@@ -204,7 +204,7 @@ def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_
     small = dataclasses.replace(astronomy, splits={k: v[:24] for k, v in astronomy.splits.items()}, fingerprint="")
     folder = save_domain(small, tmp_path / "gcide-astronomy")
     assert "gcide-astronomy" not in load_history().domains()
-    earlier = {"template": "cloze", "scoring": "calibrated"}
+    earlier = Strategy.from_dict({"template": "cloze", "scoring": "calibrated"}).active()
     own = History([Record(domain="gcide-astronomy", fingerprint="old", view="definition_to_term", strategy=earlier,
                           metric="accuracy", value=0.9, source="an earlier sweep")])
     own_file = own.to_jsonl(tmp_path / "own.jsonl")
@@ -226,7 +226,7 @@ def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_
     found, told = _warm_start(config, config.load_domain(), config.search_space())
     in_space = [p for _, p in found]
     assert in_space and all(p.strategy in [q.strategy for q in proposals] for p in in_space)
-    assert len(told) == 1 and told[0][1] == 0.9 and Strategy.from_dict(config.search_space().strategy(told[0][0]).model_dump()).active() == earlier
+    assert len(told) == 1 and told[0][1] == 0.9 and config.search_space().strategy(told[0][0]).active() == earlier
     result = run_sweep(config, verbose=0)
     ran = [Strategy.from_dict(t.strategy).active() for t in result.trials[: len(in_space)]]
     assert ran == [Strategy.from_dict(p.strategy).active() for p in in_space]
