@@ -9,7 +9,6 @@ name is a transformers model id or a local folder, passed through unchanged.
 from __future__ import annotations
 
 import functools
-
 import importlib.util
 import os
 import shutil

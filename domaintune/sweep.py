@@ -185,12 +185,11 @@ def _init_ray(address: str | None) -> None:
 
 def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1) -> SweepResult:
     """Run the sweep the config describes; record it in MLflow; score the best strategy on test."""
+    import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
-
-    import optuna
 
     from domaintune.domains import TASK_METRICS
     from domaintune.models import prepare_model

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.meta import REGISTRY, History, Learner, Proposal, leave_one_domain_out, markdown
-from domaintune.meta import _evaluate, _syne
+from domaintune.meta import REGISTRY, History, Learner, Proposal, _evaluate, _syne, leave_one_domain_out, markdown
 from domaintune.meta._evaluate import _regret_curve, _replay, _tpe_order
 
 
