@@ -111,7 +111,7 @@ def sweep(
 def propose_command(
     domain: str = typer.Option(..., "--domain", help="Domain name or folder."),
     n: int = typer.Option(5, "-n", help="How many strategies."),
-    learner: str = typer.Option("nearest", help="random | nearest | portfolio | surrogate."),
+    learner: str = typer.Option("portfolio", help="random | nearest | portfolio | surrogate (portfolio did best leaving one domain out)."),
     view: Optional[str] = typer.Option(None, help="The domain's view (default: its first)."),
     history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
     experiment: Optional[str] = typer.Option(None, help="Also learn from this MLflow experiment's trials."),

@@ -40,7 +40,7 @@ class SearchSettings(_Section):
 class WarmStart(_Section):
     """Strategies a meta-learner proposes from past domains, evaluated first."""
 
-    learner: Literal["random", "nearest", "portfolio", "surrogate"] = "nearest"
+    learner: Literal["random", "nearest", "portfolio", "surrogate"] = "portfolio"  # the best learner in docs/meta_lodo.md
     n: int = Field(3, ge=1, le=50, description="how many proposals to evaluate first")
     history: list[str] = Field(default_factory=list, description="history files (default: the shipped seed history)")
     experiment: str | None = Field(None, description="also learn from this MLflow experiment's trials")
