@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from domaintune.meta._history import History, Record
+from domaintune.meta._history import History, Record, strategy_key
 
 
 @dataclass
@@ -42,12 +42,10 @@ class Learner(ABC):
 
     def with_costs(self, proposals: list[Proposal], domains: list[str] | None = None) -> list[Proposal]:
         """Fill each proposal's predicted cost from what the strategy cost on past domains."""
-        import json
-
         costs = self.mean_costs(domains)
         for p in proposals:
             if p.predicted_cost is None:
-                p.predicted_cost = costs.get(json.dumps(p.strategy, sort_keys=True))
+                p.predicted_cost = costs.get(strategy_key(p.strategy))
         return proposals
 
     @abstractmethod

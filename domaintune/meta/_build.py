@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domaintune.errors import ConfigError
+from domaintune.meta._history import strategy_key
 from domaintune.strategy import Strategy, format_validation_error
 
 
@@ -41,7 +42,7 @@ class Design(BaseModel):
     @classmethod
     def _valid_strategies(cls, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
         active = [Strategy.from_dict(v, where=f"strategies[{i}]").active() for i, v in enumerate(values)]
-        keys = [json.dumps(a, sort_keys=True) for a in active]
+        keys = [strategy_key(a) for a in active]
         duplicates = {k for k in keys if keys.count(k) > 1}
         if duplicates:
             raise ValueError(f"the same strategy appears twice: {sorted(duplicates)[0]}")

@@ -9,7 +9,7 @@ from typing import Any
 from domaintune.errors import ConfigError
 from domaintune.meta import _syne
 from domaintune.meta._base import REGISTRY, normalized_scores
-from domaintune.meta._history import History
+from domaintune.meta._history import History, strategy_key
 
 KS = (1, 3, 5, 10, 20)
 WARM_START = 3  # a learner's first proposals enqueued before TPE takes over (tpe+<learner>)
@@ -169,7 +169,7 @@ def _learner_order(
         kwargs = {"seed": seed} if name in ("random", "surrogate") else {}
         learner = factory(features, **kwargs).fit(train)
         proposals = learner.propose(domain, len(target))
-        cache[name] = [k for k in (_key(p.strategy) for p in proposals) if k in target]
+        cache[name] = [k for k in (strategy_key(p.strategy) for p in proposals) if k in target]
     return cache[name]
 
 
@@ -181,12 +181,6 @@ def _check(method: str) -> None:
     if method != "tpe" and learner not in REGISTRY:
         known = ["tpe", *sorted(REGISTRY), *[f"tpe+{m}" for m in sorted(REGISTRY)], *_syne.METHODS]
         raise ConfigError(f"unknown meta method {method!r}; known: {', '.join(known)}")
-
-
-def _key(strategy: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(strategy, sort_keys=True)
 
 
 def markdown(table: dict[str, Any]) -> str:

@@ -17,6 +17,11 @@ from domaintune.errors import ConfigError
 from domaintune.strategy import Strategy, format_validation_error
 
 
+def strategy_key(strategy: dict[str, Any]) -> str:
+    """The one text key of a strategy's active levers (JSON, keys sorted): how tables are indexed."""
+    return json.dumps(strategy, sort_keys=True)
+
+
 class Record(BaseModel):
     """One evaluation of one strategy on one domain."""
 
@@ -39,7 +44,7 @@ class Record(BaseModel):
     source: str = ""  # where it came from: an MLflow run id, a file
 
     def strategy_key(self) -> str:
-        return json.dumps(self.strategy, sort_keys=True)
+        return strategy_key(self.strategy)
 
     def parsed_strategy(self) -> Strategy:
         return Strategy.from_dict(self.strategy)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from typing import Any
 
 from domaintune.meta._base import Learner, Proposal, normalized_scores, register_learner
-from domaintune.meta._history import Record
+from domaintune.meta._history import Record, strategy_key
 
 
 def _unseen(candidates: list[dict[str, Any]], observed: list[Record] | None) -> list[dict[str, Any]]:
-    done = {json.dumps(r.strategy, sort_keys=True) for r in observed or []}
-    return [c for c in candidates if json.dumps(c, sort_keys=True) not in done]
+    done = {r.strategy_key() for r in observed or []}
+    return [c for c in candidates if strategy_key(c) not in done]
 
 
 @register_learner("random")
@@ -80,7 +79,7 @@ class NearestDomains(Learner):
         for d in near:
             for key, value in scores[d].items():
                 ranked[key] = ranked.get(key, 0.0) + value / len(near)
-        pool = {json.dumps(s, sort_keys=True): s for s in _unseen(self.history.strategies(), observed)}
+        pool = {strategy_key(s): s for s in _unseen(self.history.strategies(), observed)}
         order = sorted((k for k in ranked if k in pool), key=lambda k: -ranked[k])
         basis = "meta-features and this domain's results so far" if mine else "meta-features"
         return self.with_costs(
@@ -95,7 +94,7 @@ class GreedyPortfolio(Learner):
 
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
         scores = {d: s for d, s in normalized_scores(self.history).items() if d != domain}
-        pool = {json.dumps(s, sort_keys=True): s for s in _unseen(self.history.strategies(), observed)}
+        pool = {strategy_key(s): s for s in _unseen(self.history.strategies(), observed)}
         chosen: list[str] = []
         covered = {d: 0.0 for d in scores}
         while len(chosen) < min(n, len(pool)):
@@ -156,9 +155,9 @@ class Surrogate(Learner):
         if not pool:
             return []
         predicted = self.model.predict([self._row(domain, s) for s in pool])
-        costs = {json.dumps(r.strategy, sort_keys=True): r.cost.get("train_seconds", 0) + r.cost.get("eval_seconds", 0) for r in self.history}
+        costs = {r.strategy_key(): r.cost.get("train_seconds", 0) + r.cost.get("eval_seconds", 0) for r in self.history}
         def utility(i: int) -> float:
-            cost = costs.get(json.dumps(pool[i], sort_keys=True), 0.0)
+            cost = costs.get(strategy_key(pool[i]), 0.0)
             return float(predicted[i]) - self.cost_weight * math.log1p(cost)
 
         order = sorted(range(len(pool)), key=lambda i: -utility(i))[:n]
