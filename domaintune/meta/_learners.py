@@ -155,7 +155,7 @@ class Surrogate(Learner):
         if not pool:
             return []
         predicted = self.model.predict([self._row(domain, s) for s in pool])
-        costs = {r.strategy_key(): r.cost.get("train_seconds", 0) + r.cost.get("eval_seconds", 0) for r in self.history}
+        costs = self.mean_costs()
         def utility(i: int) -> float:
             cost = costs.get(strategy_key(pool[i]), 0.0)
             return float(predicted[i]) - self.cost_weight * math.log1p(cost)
