@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from domaintune.runners._indexes import IndexCache
 from domaintune.runners._prompting import answer_text
 
 MIN_TERM_CHARS = 4  # shorter terms ("a", "go") match everywhere and mean nothing
@@ -21,10 +22,9 @@ def _mentions(text: str, terms: dict[str, re.Pattern]) -> list[str]:
 
 
 Facts = dict[str, list[tuple[str, str, str]]]
-# (fingerprint, view) -> (term patterns, entity -> facts). The fingerprint names the content, so
-# it is the whole key: building once per domain view keeps the per-question lookup cheap.
-_INDEX: dict[tuple[str, str], tuple[dict[str, re.Pattern], Facts]] = {}
-_INDEX_SIZE = 4
+# (fingerprint, view) -> (term patterns, entity -> facts): built once per domain view, so the
+# per-question lookup stays cheap.
+_GRAPHS: IndexCache[tuple[dict[str, re.Pattern], Facts]] = IndexCache(size=4)
 
 
 def _build(domain: Any) -> tuple[dict[str, re.Pattern], Facts]:
@@ -58,12 +58,7 @@ def _build(domain: Any) -> tuple[dict[str, re.Pattern], Facts]:
 def facts_for(domain: Any, question: str, k: int) -> list[str]:
     """Up to k facts about the entities in a question: the term itself, or the domain terms a
     definition mentions (definition -> term view)."""
-    key = (domain.fingerprint, domain.view_name)
-    if key not in _INDEX:
-        if len(_INDEX) >= _INDEX_SIZE:
-            _INDEX.pop(next(iter(_INDEX)))
-        _INDEX[key] = _build(domain)
-    patterns, graph = _INDEX[key]
+    patterns, graph = _GRAPHS.get((domain.fingerprint, domain.view_name), lambda: _build(domain))
     if domain.view_name == "definition_to_term":
         entities = _mentions(question, patterns)
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domaintune.runners._indexes import IndexCache
+
 
 def chunk(corpus: list[dict[str, Any]], words: int) -> list[str]:
     """Passages as ``title: text``, split into chunks of ``words`` words (0 = whole passages)."""
@@ -66,16 +68,9 @@ class Retriever:
         return [self.chunks[i] for i in ranking[:k]]
 
 
-# (fingerprint, method, chunk words) -> index. The fingerprint covers the corpus, so it is the
-# whole key: reused trial actors keep their index across trials without re-hashing the corpus.
-_INDEXES: dict[tuple[str, str, int], Retriever] = {}
-_INDEXES_SIZE = 8
+# (fingerprint, method, chunk words) -> index; the fingerprint covers the corpus.
+_RETRIEVERS: IndexCache[Retriever] = IndexCache(size=8)
 
 
 def retriever(domain: Any, method: str, words: int) -> Retriever:
-    key = (domain.fingerprint, method, words)
-    if key not in _INDEXES:
-        if len(_INDEXES) >= _INDEXES_SIZE:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        _INDEXES[key] = Retriever(chunk(domain.corpus, words), method)
-    return _INDEXES[key]
+    return _RETRIEVERS.get((domain.fingerprint, method, words), lambda: Retriever(chunk(domain.corpus, words), method))
