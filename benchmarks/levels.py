@@ -51,23 +51,12 @@ PORTFOLIO = {
 
 
 def evaluate(task: tuple[str, str, int, dict, str, int]) -> dict:
-    from domaintune.domains import load_domain
-    from domaintune.runners import LMRunner, RunnerSettings
-    from domaintune.strategy import Strategy
+    from domaintune.meta._build import score_strategy
+    from domaintune.runners import RunnerSettings
 
     domain_name, level, index, values, split, questions = task
-    strategy = Strategy.from_dict(values)
     settings = RunnerSettings(eval_examples=questions, test_examples=questions, eval_every=TRAIN["steps"], max_length=128)
-    domain = load_domain(domain_name).view(VIEW)
-    started = time.perf_counter()
-    result = LMRunner(settings).run(domain, strategy, split=split)
-    accuracy = result.metrics["accuracy"]
-    return {
-        "domain": domain_name, "view": VIEW, "fingerprint": domain.fingerprint, "level": level, "index": index,
-        "strategy": strategy.active(), "label": strategy.describe(), "split": split, "questions": questions,
-        "accuracy": accuracy, "stderr": math.sqrt(accuracy * (1 - accuracy) / questions),
-        "cost": result.cost, "seconds": time.perf_counter() - started,
-    }
+    return {**score_strategy(domain_name, VIEW, values, settings, split), "level": level, "index": index}
 
 
 def _done() -> list[dict]:

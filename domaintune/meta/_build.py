@@ -90,27 +90,26 @@ def environment() -> dict[str, Any]:
     }
 
 
-def evaluate_cell(design: Design, domain_name: str, index: int) -> dict[str, Any]:
-    """Score one strategy on one domain's validation sample with the real model."""
+def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings: Any, split: str = "validation") -> dict[str, Any]:
+    """Score one strategy on a built-in domain's split with the real model: one table row, with
+    per-question outcomes, standard error, cost and wall seconds (``settings``: RunnerSettings)."""
     from domaintune.domains import load_domain
-    from domaintune.runners import LMRunner, RunnerSettings
+    from domaintune.runners import LMRunner
 
-    strategy = Strategy.from_dict(design.strategies[index])
-    settings = RunnerSettings(**{"eval_examples": design.questions, "seed": design.seed, **design.runner})
-    domain = load_domain(domain_name).view(design.view)
+    strategy = Strategy.from_dict(values)
+    domain = load_domain(domain_name).view(view)
     started = time.perf_counter()
-    result = LMRunner(settings).run(domain, strategy, split="validation")
+    result = LMRunner(settings).run(domain, strategy, split=split)
     accuracy = result.metrics["accuracy"]
-    n = len(result.outcomes or []) or design.questions
+    n = len(result.outcomes or []) or (settings.eval_examples if split == "validation" else settings.test_examples)
     return {
         "domain": domain_name,
-        "view": design.view,
+        "view": view,
         "fingerprint": domain.fingerprint,
-        "index": index,
         "strategy": strategy.active(),
         "label": strategy.describe(),
+        "split": split,
         "questions": n,
-        "seed": design.seed,
         "accuracy": accuracy,
         "stderr": math.sqrt(accuracy * (1 - accuracy) / n),
         "outcomes": result.outcomes,
@@ -119,6 +118,14 @@ def evaluate_cell(design: Design, domain_name: str, index: int) -> dict[str, Any
         "seconds": time.perf_counter() - started,
         "model": settings.model,
     }
+
+
+def evaluate_cell(design: Design, domain_name: str, index: int) -> dict[str, Any]:
+    """One cell of the design: its strategy on the domain's seeded validation sample."""
+    from domaintune.runners import RunnerSettings
+
+    settings = RunnerSettings(**{"eval_examples": design.questions, "seed": design.seed, **design.runner})
+    return {**score_strategy(domain_name, design.view, design.strategies[index], settings), "index": index, "seed": design.seed}
 
 
 def read_cells(path: Path) -> list[dict[str, Any]]:
