@@ -111,7 +111,9 @@ def sweep(
 def propose_command(
     domain: str = typer.Option(..., "--domain", help="Domain name or folder."),
     n: int = typer.Option(5, "-n", help="How many strategies."),
-    learner: str = typer.Option("portfolio", help="random | nearest | portfolio | surrogate (portfolio did best leaving one domain out)."),
+    learner: Optional[str] = typer.Option(
+        None, help="random | nearest | portfolio | surrogate (default: the best one leaving one domain out, see docs/meta_lodo.md)."
+    ),
     view: Optional[str] = typer.Option(None, help="The domain's view (default: its first)."),
     history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
     experiment: Optional[str] = typer.Option(None, help="Also learn from this MLflow experiment's trials."),
@@ -122,10 +124,11 @@ def propose_command(
     def body() -> None:
         from domaintune.domains import load_domain
         from domaintune.meta import load_history, propose
+        from domaintune.meta._base import DEFAULT_LEARNER
         from domaintune.strategy import Strategy
 
         target = load_domain(domain).view(view)
-        proposals = propose(target, load_history(list(history), None, experiment), learner, n)
+        proposals = propose(target, load_history(list(history), None, experiment), learner or DEFAULT_LEARNER, n)
         if as_json:
             _print_json([{"strategy": p.strategy, "reason": p.reason, "predicted": p.predicted, "predicted_cost_seconds": p.predicted_cost} for p in proposals])
             return

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
+from domaintune.meta._base import DEFAULT_LEARNER
 from domaintune.runners._settings import RunnerSettings
 from domaintune.search_spaces import SearchSpace, get_space
 from domaintune.strategy import Strategy, format_validation_error
@@ -40,7 +41,7 @@ class SearchSettings(_Section):
 class WarmStart(_Section):
     """Strategies a meta-learner proposes from past domains, evaluated first."""
 
-    learner: Literal["random", "nearest", "portfolio", "surrogate"] = "portfolio"  # the best learner in docs/meta_lodo.md
+    learner: Literal["random", "nearest", "portfolio", "surrogate"] = DEFAULT_LEARNER
     n: int = Field(3, ge=1, le=50, description="how many proposals to evaluate first")
     history: list[str] = Field(default_factory=list, description="history files (default: the shipped seed history)")
     experiment: str | None = Field(None, description="also learn from this MLflow experiment's trials")

@@ -66,6 +66,7 @@ def normalized_scores(history: History) -> dict[str, dict[str, float]]:
 
 
 REGISTRY: dict[str, Callable[..., Learner]] = {}
+DEFAULT_LEARNER = "portfolio"  # the best learner leaving one domain out (docs/meta_lodo.md)
 
 
 def register_learner(name: str) -> Callable[[type[Learner]], type[Learner]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domaintune.errors import ConfigError
-from domaintune.meta._base import REGISTRY, Proposal
+from domaintune.meta._base import DEFAULT_LEARNER, REGISTRY, Proposal
 from domaintune.meta._history import History
 from domaintune.meta.features import MODEL_FREE_GROUPS, domain_features
 
@@ -31,7 +31,7 @@ def load_history(paths: list[str] | None = None, tracking_uri: str | None = None
 def propose(
     domain: Domain,
     history: History,
-    learner: str = "nearest",
+    learner: str = DEFAULT_LEARNER,
     n: int = 5,
     groups: Iterable[str] = MODEL_FREE_GROUPS,
     settings: RunnerSettings | None = None,
