@@ -51,11 +51,11 @@ PORTFOLIO = {
 
 
 def evaluate(task: tuple[str, str, int, dict, str, int]) -> dict:
-    from domaintune.meta._build import score_strategy
+    from domaintune.meta.build import score_strategy
     from domaintune.runners import RunnerSettings
 
     domain_name, level, index, values, split, questions = task
-    settings = RunnerSettings(eval_examples=questions, test_examples=questions, eval_every=TRAIN["steps"], max_length=128)
+    settings = RunnerSettings(questions=questions, test_questions=questions, eval_every=TRAIN["steps"], max_length=128)
     return {**score_strategy(domain_name, VIEW, values, settings, split), "level": level, "index": index}
 
 
@@ -107,7 +107,7 @@ def history_file() -> Path:
     records = [
         Record(
             domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
-            fidelity=int(r["strategy"].get("steps", 0)) if r["strategy"].get("adapter", "none") != "none" else 0,
+            steps=int(r["strategy"].get("steps", 0)) if r["strategy"].get("adapter", "none") != "none" else 0,
             metric="accuracy", value=r["accuracy"], stderr=r["stderr"], cost=r["cost"], split=r["split"],
             base_model="smollm2-135m-instruct", source="benchmarks/levels.py",
         )

@@ -41,7 +41,7 @@ def main() -> None:
     from domaintune.strategy import Strategy
     from domaintune.sweep import run_sweep
 
-    runner_settings = {"eval_examples": args.eval_examples, "eval_every": 4, "batch_size": 4, "test_examples": 4}
+    runner_settings = {"questions": args.questions, "eval_every": 4, "batch_size": 4, "test_questions": 4}
     work = Path(tempfile.mkdtemp(prefix="overhead-"))
     config = parse_config(
         {

@@ -32,7 +32,7 @@ def cell(task: tuple[str, str, int, str]) -> dict:
     name, view, questions, scoring = task
     domain = load_domain(name)
     started = time.perf_counter()
-    result = LMRunner(RunnerSettings(eval_examples=questions)).run(domain.view(view), Strategy(scoring=scoring))
+    result = LMRunner(RunnerSettings(questions=questions)).run(domain.view(view), Strategy(scoring=scoring))
     n = min(questions, domain.sizes["validation"])
     accuracy = result.metrics["accuracy"]
     return {

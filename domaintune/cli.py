@@ -124,7 +124,7 @@ def propose_command(
     def body() -> None:
         from domaintune.domains import load_domain
         from domaintune.meta import load_history, propose
-        from domaintune.meta._base import DEFAULT_LEARNER
+        from domaintune.config import DEFAULT_LEARNER
         from domaintune.strategy import Strategy
 
         target = load_domain(domain).view(view)

@@ -12,8 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
-from domaintune.meta._base import DEFAULT_LEARNER
-from domaintune.runners._settings import RunnerSettings
+from domaintune.runners import RunnerSettings
 from domaintune.search_spaces import SearchSpace, get_space
 from domaintune.strategy import Strategy, format_validation_error
 
@@ -38,13 +37,25 @@ class SearchSettings(_Section):
     )
 
 
+DEFAULT_LEARNER = "portfolio"  # the best learner leaving one domain out (docs/meta_lodo.md)
+
+
 class WarmStart(_Section):
     """Strategies a meta-learner proposes from past domains, evaluated first."""
 
-    learner: Literal["random", "nearest", "portfolio", "surrogate"] = DEFAULT_LEARNER
+    learner: str = Field(DEFAULT_LEARNER, description="random | nearest | portfolio | surrogate (any registered learner)")
     n: int = Field(3, ge=1, le=50, description="how many proposals to evaluate first")
     history: list[str] = Field(default_factory=list, description="history files (default: the shipped seed history)")
     experiment: str | None = Field(None, description="also learn from this MLflow experiment's trials")
+
+    @field_validator("learner")
+    @classmethod
+    def _known_learner(cls, value: str) -> str:
+        from domaintune.meta import REGISTRY
+
+        if value not in REGISTRY:
+            raise ValueError(f"unknown learner {value!r}; known: {', '.join(sorted(REGISTRY))}")
+        return value
 
 
 class TrackingSettings(_Section):
@@ -119,6 +130,7 @@ class SweepConfig(_Section):
         return self
 
     def search_space(self, where: str = "space") -> SearchSpace:
+        """The space, parsed (the sweep parses it once and passes it on)."""
         if isinstance(self.space, str):
             return get_space(self.space)
         spec = dict(self.space)
@@ -126,8 +138,8 @@ class SweepConfig(_Section):
         space = SearchSpace.parse(spec, where=where)
         return get_space(base).merged(space) if base else space
 
-    def warm_start_strategies(self, where: str = "search.points_to_evaluate") -> list[Strategy]:
-        fixed = self.search_space().fixed
+    def warm_start_strategies(self, where: str = "search.points_to_evaluate", space: SearchSpace | None = None) -> list[Strategy]:
+        fixed = (space or self.search_space()).fixed
         return [
             Strategy.from_dict({**fixed, **point}, where=f"{where}[{i}]")
             for i, point in enumerate(self.search.points_to_evaluate)
@@ -168,7 +180,7 @@ def parse_config(data: Any, where: str) -> SweepConfig:
         raise ConfigError(format_validation_error(error, where)) from None
     # Parse the space and warm-start points now so a bad lever fails before any work starts.
     space = config.search_space(where=f"{where}: space")
-    for strategy in config.warm_start_strategies(where=f"{where}: search.points_to_evaluate"):
+    for strategy in config.warm_start_strategies(where=f"{where}: search.points_to_evaluate", space=space):
         space.point(strategy, where=f"{where}: search.points_to_evaluate")
     return config
 

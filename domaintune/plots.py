@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
-def sweep_figures(order: list[str], history: dict[str, list[tuple[int, float]]], metric: str, mode: str) -> dict[str, Any]:
-    """``trials``: the metric at every report of every trial; ``progress``: best so far by trial."""
+def sweep_figures(
+    order: list[str], curves: dict[str, list[tuple[int, float]]], metric: str, mode: str, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``trials``: the metric at every report of every trial (legend: the strategies);
+    ``progress``: best so far by trial."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -15,10 +18,11 @@ def sweep_figures(order: list[str], history: dict[str, list[tuple[int, float]]],
     figures = {}
     fig, ax = plt.subplots(figsize=(7, 4))
     for trial_id in order:
-        points = history.get(trial_id, [])
+        points = curves.get(trial_id, [])
         if points:
             steps, values = zip(*points)
-            ax.plot(steps, values, marker="o", label=trial_id)
+            label = (labels or {}).get(trial_id, trial_id)
+            ax.plot(steps, values, marker="o", label=label if len(label) <= 60 else label[:57] + "...")
     ax.set_xlabel("training steps")
     ax.set_ylabel(f"validation {metric}")
     ax.set_title("Every trial's reports (ASHA stops the weak ones early)")
@@ -28,7 +32,7 @@ def sweep_figures(order: list[str], history: dict[str, list[tuple[int, float]]],
     figures["trials"] = fig
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    finals = [history[t][-1][1] for t in order if history.get(t)]
+    finals = [curves[t][-1][1] for t in order if curves.get(t)]
     best, running = [], None
     for value in finals:
         running = value if running is None else (max(running, value) if mode == "max" else min(running, value))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from domaintune.sweep import SweepResult
+    from domaintune.results import SweepResult
 
 
 def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -57,7 +57,7 @@ def print_sweep_result(result: SweepResult) -> None:
             [
                 _describe(result.best_strategy),
                 _fmt(result.best_validation),
-                f"{_fmt(result.test_score)} (n={result.test_examples})",
+                f"{_fmt(result.test_score)} (n={result.test_questions})" if result.test_score is not None else "not scored (no test answers)",
                 f"train {cost.get('train_seconds', 0):.0f} s, eval {cost.get('eval_seconds', 0):.0f} s, "
                 f"{int(cost.get('trainable_params', 0)):,} trainable params, "
                 f"{cost.get('prompt_tokens', 0):.0f} prompt tokens/question",

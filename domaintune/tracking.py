@@ -72,15 +72,11 @@ def _params(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(values: dict[str, Any]) -> dict[str, Any]:
     """Nested config mapping to dotted keys (``search.num_samples``), lists kept whole."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict) and value:
-            out.update(flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
+    from ray.tune.utils import flatten_dict
+
+    return flatten_dict(values, delimiter=".")
 
 
 class SweepTracker:
@@ -134,15 +130,15 @@ class SweepTracker:
     def _log_params(self, run_id: str, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k, v) for k, v in params.items()]
-        for start in range(0, len(items), 100):
-            self.client.log_batch(run_id, params=items[start : start + 100])
+        # MlflowClient.log_batch splits into the store's own batch limits.
+        self.client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
 
-    def start_trial(self, trial_id: str, strategy: dict[str, Any], domain: Domain) -> str:
+    def start_trial(self, trial_id: str, strategy: dict[str, Any], domain: Domain, label: str = "") -> str:
+        """Open a trial's child run, named by its strategy (``label``) so people can tell trials apart."""
         assert self.parent_id, "start() the sweep first"
         run = self.client.create_run(
             self.experiment_id,
-            run_name=f"trial-{trial_id}",
+            run_name=label or f"trial-{trial_id}",
             tags={
                 "mlflow.parentRunId": self.parent_id,
                 **self.trial_tags,
@@ -198,9 +194,10 @@ class SweepTracker:
         items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
         self.client.log_batch(run_id, metrics=items)
 
-    def log_artifact_text(self, text: str, path: str) -> None:
+    def log_dict(self, values: dict[str, Any], path: str) -> None:
+        """A JSON artifact on the sweep's parent run."""
         assert self.parent_id
-        self.client.log_text(self.parent_id, text, path)
+        self.client.log_dict(self.parent_id, values, path)
 
     def close(self, status: str = "KILLED", error: str | None = None) -> None:
         """Close every run still open (children first) with ``status``; safe to call twice."""

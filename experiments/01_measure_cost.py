@@ -26,7 +26,7 @@ if __name__ == "__main__":
     parser.add_argument("--budget-cpu-hours", type=float, default=3.0)
     args = parser.parse_args()
 
-    from domaintune.meta._build import build, load_design, read_cells
+    from domaintune.meta.build import build, load_design, read_cells
 
     design = load_design(args.design)
     first = [r for r in build(design, args.out, workers=args.workers, domains=1) if r["domain"] == design.domains[0]]

@@ -27,7 +27,7 @@ if __name__ == "__main__":
     parser.add_argument("--commit", action="store_true", help="git-commit the results after each complete domain")
     args = parser.parse_args()
 
-    from domaintune.meta._build import build, load_design
+    from domaintune.meta.build import build, load_design
 
     build(load_design(args.design), args.out, workers=args.workers, domains=args.domains, commit=args.commit,
           log=lambda line: print(line, flush=True))

@@ -37,7 +37,7 @@ if __name__ == "__main__":
     parser.add_argument("--markdown", type=Path, default=HERE.parent / "docs" / "meta_dataset.md")
     args = parser.parse_args()
 
-    from domaintune.meta._build import complete_domains, load_design, read_cells, to_history
+    from domaintune.meta.build import complete_domains, load_design, read_cells, to_history
     from domaintune.strategy import Strategy
 
     design = load_design(args.design)

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_shipped_experiment_parses():
     """Sweep configs parse as sweeps; `*_design.yaml` files are meta-dataset designs."""
-    from domaintune.meta._build import load_design
+    from domaintune.meta.build import load_design
 
     configs = sorted((ROOT / "experiments").glob("*.yaml"))
     assert configs
@@ -42,7 +42,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("domian: jargon\n", r"bad.yaml: domian: unknown key"),
         ("search:\n  num_sample: 3\n", r"bad.yaml: search.num_sample: unknown key"),
         ("search:\n  num_samples: many\n", r"bad.yaml: search.num_samples: .*integer.*'many'"),
-        ("runner:\n  eval_examples: 0\n", r"bad.yaml: runner.eval_examples: .*greater than or equal to 1"),
+        ("runner:\n  questions: 0\n", r"bad.yaml: runner.questions: .*greater than or equal to 1"),
         ("space:\n  lora_rank: {low: 16, high: 2}\n", r"bad.yaml: space.lora_rank: impossible range"),
         ("space:\n  lora_rnak: [2, 4]\n", r"bad.yaml: space.lora_rnak: unknown lever"),
         ("space: nospace\n", r"unknown search space 'nospace'"),

@@ -21,14 +21,14 @@ def test_quickstart_shape_with_the_real_model(tmp_path, smollm2_dir):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = domaintune(
         "sweep", str(ROOT / "experiments" / "quickstart.yaml"), "--json",
-        "--set", "search.num_samples=3", "--set", "runner.eval_examples=6", "--set", "runner.test_examples=6",
+        "--set", "search.num_samples=3", "--set", "runner.questions=6", "--set", "runner.test_questions=6",
         "--set", "space.steps=2", "--set", "runner.eval_every=2", "--set", "space.batch_size=2",
         cwd=tmp_path, env={"MLFLOW_TRACKING_URI": uri},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     assert len(summary["trials"]) == 3 and summary["best_strategy"] is not None
-    assert 0.0 <= summary["test_score"] <= 1.0 and summary["test_examples"] == 6
+    assert 0.0 <= summary["test_score"] <= 1.0 and summary["test_questions"] == 6
     # The warm-start point from the config runs in the first concurrent pair (which of the two
     # starts a few milliseconds first is Ray's choice).
     first_pair = [t["strategy"] for t in summary["trials"][:2]]
@@ -50,7 +50,7 @@ def test_ctrl_c_marks_open_runs_killed(tmp_path, tiny_model_dir, small_domain):
 
     config = yaml.safe_load((ROOT / "experiments" / "quickstart.yaml").read_text())
     config["domain"] = str(save_domain(small_domain, tmp_path / "domain"))
-    config["runner"].update(model=tiny_model_dir, eval_examples=4, eval_every=200)
+    config["runner"].update(model=tiny_model_dir, questions=4, eval_every=200)
     config["space"].update(adapter="lora", retrieval="none", steps=100000, batch_size=2)
     config["search"].update(points_to_evaluate=[], num_samples=4)
     path = tmp_path / "long.yaml"

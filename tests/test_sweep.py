@@ -27,7 +27,7 @@ def _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, **search):
         {
             "name": "unit",
             "domain": str(folder),
-            "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 6, "eval_every": 2},
+            "runner": {"model": tiny_model_dir, "questions": 4, "test_questions": 6, "eval_every": 2},
             "space": {
                 "batch_size": 2,
                 "template": ["plain", "chat"],
@@ -88,7 +88,7 @@ def test_sweep_records_parent_and_children_and_survives_a_failing_trial(
     assert sorted(json.dumps(s.active(), sort_keys=True) for s in started) == sorted(json.dumps(s.active(), sort_keys=True) for s in given)
 
     # Parent: best strategy, its validation score, its test score; test used only for the best.
-    assert result.best_strategy is not None and result.test_examples == 6
+    assert result.best_strategy is not None and result.test_questions == 6
     assert parent.data.metrics["best_validation_accuracy"] == max(t.metric for t in result.trials if t.metric is not None)
     assert "test_accuracy" in parent.data.metrics and parent.data.metrics["trials_failed"] == 1
     assert parent.data.tags["domaintune.domain_fingerprint"] == small_domain.fingerprint
@@ -144,7 +144,7 @@ def test_a_user_glossary_given_inline_runs_through_a_sweep(ray_local, tmp_path, 
             "name": "user-domain",
             "domain": {"name": "my-jargon", **files, "licence": "public domain", "title": "hacker jargon"},
             "view": "definition_to_term",
-            "runner": {"model": tiny_model_dir, "eval_examples": 8, "test_examples": 8, "eval_every": 2},
+            "runner": {"model": tiny_model_dir, "questions": 8, "test_questions": 8, "eval_every": 2},
             "space": {"template": ["plain", "qa"], "adapter": ["none", "lora"], "steps": 2, "batch_size": 2},
             "search": {"num_samples": 2, "max_concurrent": 2, "scheduler": "fifo"},
             "tracking": {"uri": tracking_uri, "experiment": "user"},
@@ -154,7 +154,7 @@ def test_a_user_glossary_given_inline_runs_through_a_sweep(ray_local, tmp_path, 
     )
     result = run_sweep(config, verbose=0)
     assert result.domain == "my-jargon" and len(result.trials) == 2
-    assert all(t.status == "FINISHED" for t in result.trials) and result.test_examples == 8
+    assert all(t.status == "FINISHED" for t in result.trials) and result.test_questions == 8
     parent = MlflowClient(tracking_uri).get_run(result.parent_run_id)
     assert parent.data.tags["domaintune.domain_view"] == "definition_to_term"
     assert parent.data.tags["domaintune.domain_fingerprint"] == result.domain_fingerprint
@@ -213,7 +213,7 @@ def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_
             "name": "warm",
             "domain": str(folder),
             "view": "definition_to_term",
-            "runner": {"model": tiny_model_dir, "eval_examples": 4, "test_examples": 4},
+            "runner": {"model": tiny_model_dir, "questions": 4, "test_questions": 4},
             "space": "all",
             "search": {"num_samples": 3, "max_concurrent": 1, "scheduler": "fifo"},
             "warm_start": {"learner": "portfolio", "n": 3, "history": [str(SEED_HISTORY), str(own_file)]},

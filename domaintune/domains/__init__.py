@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domaintune.domains._domain import SPLITS, TASK_METRICS, TASKS, VIEWS, Domain, compute_fingerprint
+from domaintune.domains._domain import SPLITS, TASK_METRICS, TASKS, VIEWS, Domain, answer_text, compute_fingerprint
 from domaintune.domains._store import load_domain_folder, read_jsonl, save_domain
 from domaintune.domains._user import import_domain, user_domains_dir
 from domaintune.errors import DomainError
@@ -18,6 +18,7 @@ __all__ = [
     "Domain",
     "add_domain",
     "domain_folder",
+    "answer_text",
     "import_domain",
     "user_domain_names",
     "user_domains_dir",

@@ -40,6 +40,11 @@ KEY_COLUMN = {"glossary": "term", "multiple_choice": "question", "qa": "question
 TASK_METRICS = {"glossary": ("accuracy",), "multiple_choice": ("accuracy",), "qa": ("f1", "exact_match")}
 
 
+def answer_text(row: dict[str, Any]) -> str:
+    """The correct answer's text: the chosen option, or a QA row's free-text answer."""
+    return row["answer"] if isinstance(row["answer"], str) else row["options"][row["answer"]]
+
+
 @dataclass(frozen=True)
 class Domain:
     """A domain's data and provenance. Build it with a builder, load it with ``load_domain``."""

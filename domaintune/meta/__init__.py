@@ -1,19 +1,24 @@
-"""Meta-learning on history records only (no model, no Ray): history, replay, learners."""
+"""Meta-learning on history records: meta-features, learners, proposals, warm starts and the
+leave-one-domain-out benchmark. Importing it loads no model and no Ray; the ``probe`` and
+``embedding`` feature groups load a model when asked for, and the meta-dataset build
+(``domaintune.meta.build``) evaluates through the runner registry."""
 
 from __future__ import annotations
 
+from domaintune.history import SEED_HISTORY, History, Record, load_history, strategy_key
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
-from domaintune.meta._evaluate import leave_one_domain_out, markdown
-from domaintune.meta._history import History, Record
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
-from domaintune.meta._propose import SEED_HISTORY, load_history, propose
-from domaintune.meta._replay import ReplayRunner
+from domaintune.meta._lodo import leave_one_domain_out, markdown
+from domaintune.meta._propose import propose
+from domaintune.meta._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
 
 __all__ = [
     "FEATURE_GROUPS",
     "MODEL_FREE_GROUPS",
     "REGISTRY",
+    "SEED_HISTORY",
+    "EarlierResult",
     "GreedyPortfolio",
     "History",
     "Learner",
@@ -21,15 +26,16 @@ __all__ = [
     "Proposal",
     "RandomLearner",
     "Record",
-    "ReplayRunner",
-    "SEED_HISTORY",
-    "load_history",
-    "propose",
     "Surrogate",
+    "WarmStartPlan",
     "domain_features",
     "leave_one_domain_out",
+    "load_history",
     "markdown",
     "normalized_scores",
+    "plan_warm_start",
+    "propose",
     "register_learner",
     "select_groups",
+    "strategy_key",
 ]

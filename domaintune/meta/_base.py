@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from domaintune.meta._history import History, Record, strategy_key
+from domaintune.history import History, Record, strategy_key
 
 
 @dataclass
@@ -16,6 +16,11 @@ class Proposal:
     reason: str
     predicted: float | None = None
     predicted_cost: float | None = None
+
+    def parsed_strategy(self) -> Any:
+        from domaintune.strategy import Strategy
+
+        return Strategy.from_dict(self.strategy)
 
 
 class Learner(ABC):
@@ -66,7 +71,6 @@ def normalized_scores(history: History) -> dict[str, dict[str, float]]:
 
 
 REGISTRY: dict[str, Callable[..., Learner]] = {}
-DEFAULT_LEARNER = "portfolio"  # the best learner leaving one domain out (docs/meta_lodo.md)
 
 
 def register_learner(name: str) -> Callable[[type[Learner]], type[Learner]]:

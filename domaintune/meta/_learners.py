@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from domaintune.meta._base import Learner, Proposal, normalized_scores, register_learner
-from domaintune.meta._history import Record, strategy_key
+from domaintune.history import Record, strategy_key
 
 
 def _unseen(candidates: list[dict[str, Any]], observed: list[Record] | None) -> list[dict[str, Any]]:

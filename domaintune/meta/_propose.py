@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domaintune.errors import ConfigError
-from domaintune.meta._base import DEFAULT_LEARNER, REGISTRY, Proposal
-from domaintune.meta._history import History
+from domaintune.history import History
+from domaintune.meta._base import REGISTRY, Proposal
 from domaintune.meta.features import MODEL_FREE_GROUPS, domain_features
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
-    from domaintune.runners._settings import RunnerSettings
-
-SEED_HISTORY = Path(__file__).resolve().parent.parent / "data" / "history" / "seed.jsonl"
-
-
-def load_history(paths: list[str] | None = None, tracking_uri: str | None = None, experiment: str | None = None) -> History:
-    """The shipped seed history (or the given files), plus every trial in an MLflow experiment."""
-    history = History()
-    for path in paths or ([str(SEED_HISTORY)] if SEED_HISTORY.exists() else []):
-        history = history + History.load(path)
-    if experiment:
-        history = history + History.from_mlflow(tracking_uri, experiment)
-    return history
-
+    from domaintune.runners import RunnerSettings
 
 def propose(
     domain: Domain,
     history: History,
-    learner: str = DEFAULT_LEARNER,
+    learner: str,
     n: int = 5,
     groups: Iterable[str] = MODEL_FREE_GROUPS,
     settings: RunnerSettings | None = None,

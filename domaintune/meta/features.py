@@ -38,7 +38,7 @@ from domaintune.errors import ConfigError
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
-    from domaintune.runners._settings import RunnerSettings
+    from domaintune.runners import RunnerSettings
 
 FEATURE_GROUPS = ("data", "corpus", "probe", "embedding")
 ALL_GROUPS = FEATURE_GROUPS
@@ -74,7 +74,7 @@ def _sample(items: list[Any], n: int) -> list[Any]:
 
 
 def _rows(viewed: Domain, split: str) -> list[tuple[str, str]]:
-    from domaintune.runners._prompting import answer_text
+    from domaintune.domains import answer_text
 
     return [(r["question"], answer_text(r)) for r in viewed.splits.get(split, [])]
 
@@ -97,7 +97,7 @@ def domain_features(
     if unknown:
         raise ConfigError(f"feature groups: unknown {', '.join(map(repr, unknown))}; known: {', '.join(FEATURE_GROUPS)}")
     if settings is None:
-        from domaintune.runners._settings import RunnerSettings
+        from domaintune.runners import RunnerSettings
 
         settings = RunnerSettings()
     viewed = _viewed(domain)
@@ -241,27 +241,21 @@ def _probe(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
 
 
 def _compute_probe(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
+    """Zero-shot through the runner (plain template, mean scoring), then log perplexity."""
     import torch
 
     from domaintune.models import load_model
-    from domaintune.runners._generation import qa_scores
-    from domaintune.runners._lm import scored_rows
-    from domaintune.runners._prompting import PromptBuilder
-    from domaintune.runners._scoring import accuracy
+    from domaintune.runners import make_runner
+    from domaintune.strategy import Strategy
 
-    rows = scored_rows(viewed, "validation", PROBE_QUESTIONS, SAMPLE_SEED)  # never the test split
+    # The probe always asks the same seeded validation questions (never the test split) of the real model.
+    probe = settings.model_copy(update={"kind": "lm", "questions": PROBE_QUESTIONS, "seed": SAMPLE_SEED})
     texts = _sample(viewed.texts("train"), PERPLEXITY_TEXTS)
     with _torch_threads(settings.threads):
+        result = make_runner(probe).run(viewed, Strategy())
+        zero_shot = result.metrics["f1" if viewed.task == "qa" else "accuracy"]
         torch.manual_seed(SAMPLE_SEED)
         model, tokenizer = load_model(settings.model, settings.cache_dir, settings.trust_remote_code)
-        pad_id = tokenizer.pad_token_id
-        builder = PromptBuilder(tokenizer, "plain", viewed.title or viewed.name, [], view=_view_name(viewed))
-        if viewed.task == "qa":
-            queries = [builder.query_ids(row["question"]) for row in rows]
-            metrics, _ = qa_scores(model, builder.prefix_ids, queries, [row["answer"] for row in rows], tokenizer, settings.max_new_tokens)
-            zero_shot = metrics["f1"]
-        else:
-            zero_shot = accuracy(model, builder.prefix_ids, [builder.encode(row) for row in rows], pad_id)
         log_perplexity = _log_perplexity(model, tokenizer, texts, settings.max_length)
     return {"zero_shot": zero_shot, "log_perplexity": log_perplexity}
 

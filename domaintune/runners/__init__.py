@@ -1,10 +1,31 @@
-"""Runners evaluate one strategy on one domain and return its metric and cost (no Ray, no MLflow)."""
+"""Runners evaluate one strategy on one domain and return its metric and cost (no Ray, no MLflow).
+
+``make_runner(settings)`` is the one door: it builds the runner ``settings.kind`` names from
+the registry (``lm``: a real model; ``replay``: a recorded history).
+"""
 
 from __future__ import annotations
 
-from domaintune.runners._base import Report, Runner, TrialResult
+from domaintune.runners._base import Report, Runner, TrialResult, question_id, scored_rows
+from domaintune.runners._chosen import score_test
 from domaintune.runners._lm import METRIC, LMRunner
+from domaintune.runners._registry import DESCRIPTIONS, RUNNERS, make_runner, register_runner
+from domaintune.runners._replay import ReplayRunner
 from domaintune.runners._settings import RunnerSettings
 
-__all__ = ["METRIC", "LMRunner", "Report", "Runner", "RunnerSettings", "TrialResult"]
-
+__all__ = [
+    "DESCRIPTIONS",
+    "METRIC",
+    "RUNNERS",
+    "LMRunner",
+    "Report",
+    "ReplayRunner",
+    "Runner",
+    "RunnerSettings",
+    "TrialResult",
+    "make_runner",
+    "question_id",
+    "register_runner",
+    "score_test",
+    "scored_rows",
+]

@@ -2,14 +2,19 @@
 
 Runners know nothing of Ray or MLflow. ``report`` is a plain callback the sweep (or a
 benchmark) passes in; a runner calls it with intermediate validation results so that an
-early-stopping scheduler can act on them.
+early-stopping scheduler can act on them. Every runner passes the shared contract suite in
+``domaintune.testing.runners``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from domaintune.errors import ConfigError
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
@@ -21,7 +26,8 @@ Report = Callable[[int, dict[str, float], dict[str, float]], None]
 
 @dataclass
 class TrialResult:
-    """What one evaluation produced. ``metrics`` holds the scored split's values."""
+    """What one evaluation produced. ``metrics`` holds the scored split's values (empty when the
+    runner has no answer for that split, e.g. a history without test records)."""
 
     metrics: dict[str, float]
     cost: dict[str, float]
@@ -29,13 +35,20 @@ class TrialResult:
     steps: int = 0
     train_losses: list[float] = field(default_factory=list)
     adapter_dir: str | None = None
-    outcomes: list[int] | None = None  # per scored question, 1 if right (multiple choice), last evaluation
+    questions: int = 0  # how many questions the metrics are the mean of
+    question_ids: list[str] | None = None  # which, in order (paired comparisons)
+    outcomes: list[float] | None = None  # per scored question: 1/0 (multiple choice) or token F1 (free text)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class Runner(Protocol):
+    """Evaluates strategies. ``prepare`` checks, before any trial starts, what every trial will
+    need (a model to convert, a history to read) and fails with a clear error if it is missing."""
+
+    def prepare(self) -> None: ...
+
     def run(
         self,
         domain: Domain,
@@ -47,3 +60,17 @@ class Runner(Protocol):
     ) -> TrialResult:
         """Train (if the strategy says so) or load the trained adapter, score ``split``, return metric + cost."""
         ...
+
+
+def question_id(row: dict[str, Any]) -> str:
+    """A stable id of a question (its text's hash): the same question has the same id in every run."""
+    return hashlib.sha1(str(row.get("question", row.get("term", ""))).encode()).hexdigest()[:12]
+
+
+def scored_rows(domain: Domain, split: str, limit: int, seed: int) -> list[dict[str, Any]]:
+    """A fixed, seeded sample of a split: every trial of a sweep scores the same questions."""
+    if split not in domain.splits:
+        raise ConfigError(f"split {split!r} not in domain {domain.name!r} ({', '.join(domain.splits)})")
+    rows = list(domain.splits[split])
+    random.Random(seed).shuffle(rows)
+    return rows[:limit] if limit else rows

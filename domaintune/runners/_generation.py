@@ -62,14 +62,15 @@ def qa_scores(
     tokenizer: Any,
     max_new_tokens: int,
     start: Callable[[], tuple[Any, Any, int]] | None = None,
-) -> tuple[dict[str, float], int]:
-    """(mean exact match and F1, tokens generated) over the questions."""
+) -> tuple[dict[str, float], int, list[float]]:
+    """(mean exact match and F1, tokens generated, each question's F1) over the questions."""
     import torch
     from transformers import DynamicCache
 
     warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
     model.eval()
-    em = f1 = 0.0
+    em = 0.0
+    f1: list[float] = []
     generated = 0
     with torch.no_grad():
         scorer, cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
@@ -79,5 +80,5 @@ def qa_scores(
             answer = generate(scorer, cache, start_len + len(prefix_ids), query, tokenizer, max_new_tokens)
             generated += len(tokenizer(answer, add_special_tokens=False)["input_ids"])
             em += exact_match(answer, gold)
-            f1 += token_f1(answer, gold)
-    return {"f1": f1 / len(queries), "exact_match": em / len(queries)}, generated
+            f1.append(token_f1(answer, gold))
+    return {"f1": sum(f1) / len(queries), "exact_match": em / len(queries)}, generated, f1

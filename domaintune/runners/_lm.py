@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import resource
 import time
 from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
-from domaintune.runners._base import Report, TrialResult
+from domaintune.runners._base import Report, TrialResult, question_id, scored_rows
 from domaintune.runners._prompting import EncodedItem, PromptBuilder
 from domaintune.runners._settings import RunnerSettings
 
@@ -18,15 +17,6 @@ if TYPE_CHECKING:
 
 METRIC = "accuracy"
 CONTENT_FREE = "N/A"  # the query whose option scores are the model's prior (calibrated scoring)
-
-
-def scored_rows(domain: Domain, split: str, limit: int, seed: int) -> list[dict[str, Any]]:
-    """A fixed, seeded sample of a split: every trial of a sweep scores the same questions."""
-    if split not in domain.splits:
-        raise ConfigError(f"split {split!r} not in domain {domain.name!r} ({', '.join(domain.splits)})")
-    rows = list(domain.splits[split])
-    random.Random(seed).shuffle(rows)
-    return rows[:limit] if limit else rows
 
 
 def _example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length: int) -> Any:
@@ -51,6 +41,12 @@ class LMRunner:
 
     def __init__(self, settings: RunnerSettings | None = None):
         self.settings = settings or RunnerSettings()
+
+    def prepare(self) -> None:
+        """Convert a built-in model once (or check that a model id or folder loads its config)."""
+        from domaintune.models import prepare_model
+
+        prepare_model(self.settings.model, self.settings.cache_dir)
 
     def run(
         self,
@@ -78,7 +74,9 @@ class LMRunner:
             domain = domain.view()  # a glossary is asked in its first view unless the caller chose one
         torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
-        rows = scored_rows(domain, split, s.eval_examples if split == "validation" else s.test_examples, s.seed)
+        rows = scored_rows(domain, split, s.questions if split == "validation" else s.test_questions, s.seed)
+        if not rows:
+            raise ConfigError(f"domain {domain.name!r}: its {split} split has no questions")
         train_split = domain.splits["train"]
         model, tokenizer = load_model(s.model, s.cache_dir, s.trust_remote_code)
         pad_id = tokenizer.pad_token_id
@@ -118,7 +116,7 @@ class LMRunner:
         prepare_seconds = time.perf_counter() - started
         prompt_tokens = len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items)
         scored_tokens = sum(len(item.query) + sum(map(len, item.options)) for item in items) + len(builder.prefix_ids)
-        result = TrialResult(metrics={}, cost={}, split=split)
+        result = TrialResult(metrics={}, cost={}, split=split, questions=len(rows), question_ids=[question_id(r) for r in rows])
         cost = result.cost
         cost.update(
             train_seconds=0.0,
@@ -147,7 +145,7 @@ class LMRunner:
             began = time.perf_counter()
             start = lambda: prefix_cache(model, strategy)  # noqa: E731
             if qa:
-                metrics, generated = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
+                metrics, generated, result.outcomes = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
                 cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
             else:
                 result.outcomes = outcomes(model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration)

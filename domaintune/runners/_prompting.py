@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from domaintune.domains import answer_text
 from domaintune.prompts import TEMPLATES, VIEW_LABELS, Template
 
 
@@ -14,11 +15,6 @@ class EncodedItem:
     query: list[int]
     options: list[list[int]]
     answer: int
-
-
-def answer_text(row: dict[str, Any]) -> str:
-    """The correct answer's text: the chosen option, or a QA row's free-text answer."""
-    return row["answer"] if isinstance(row["answer"], str) else row["options"][row["answer"]]
 
 
 def choose_exemplars(train: list[dict[str, Any]], n_shots: int, seed: int) -> list[dict[str, Any]]:

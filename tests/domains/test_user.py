@@ -156,7 +156,7 @@ def test_qa_files_become_a_free_text_domain_scored_by_f1(tmp_path, tiny_model_di
     files = {s: _write(tmp_path, s, rows, "jsonl") for s, rows in {"train": pairs[:10], "validation": pairs[10:14], "test": pairs[14:]}.items()}
     domain = import_domain("capitals", files)
     assert domain.task == "qa" and domain.views == ("qa",)
-    result = LMRunner(RunnerSettings(model=tiny_model_dir, eval_examples=4, max_new_tokens=4)).run(domain, Strategy(n_shots=2))
+    result = LMRunner(RunnerSettings(model=tiny_model_dir, questions=4, max_new_tokens=4)).run(domain, Strategy(n_shots=2))
     assert set(result.metrics) == {"f1", "exact_match"} and 0 <= result.metrics["f1"] <= 1
     assert result.cost["eval_flops"] > 0
     assert exact_match("The City 3.", "city 3") == 1.0 and token_f1("City of 3", "City 3") == pytest.approx(0.8)

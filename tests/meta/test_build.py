@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.meta._build import Design, build, complete_domains, load_design, read_cells, to_history
+from domaintune.meta.build import Design, build, complete_domains, load_design, read_cells, to_history
 from domaintune.strategy import Strategy
 
 SHIPPED = Path(__file__).resolve().parents[2] / "experiments" / "meta_design.yaml"

@@ -60,7 +60,7 @@ def test_passage_position_and_chunking(law, tokenizer):
 
 def test_retrieval_on_a_domain_without_corpus_is_refused(small_domain, tiny_model_dir):
     with pytest.raises(ConfigError, match="no knowledge corpus"):
-        LMRunner(RunnerSettings(model=tiny_model_dir, eval_examples=2)).run(small_domain, Strategy(retrieval="bm25"))
+        LMRunner(RunnerSettings(model=tiny_model_dir, questions=2)).run(small_domain, Strategy(retrieval="bm25"))
 
 
 # grey-box ----------------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_invalid_combination_is_fine_when_its_parent_is_off():
 
 def test_cost_counts_prompt_tokens_flops_and_memory(tiny_model_dir, law):
     small = dataclasses.replace(law, splits={k: v[:30] for k, v in law.splits.items()}, fingerprint="")
-    runner = LMRunner(RunnerSettings(model=tiny_model_dir, eval_examples=4, eval_every=2))
+    runner = LMRunner(RunnerSettings(model=tiny_model_dir, questions=4, eval_every=2))
     plain = runner.run(small, Strategy())
     rag = runner.run(small, Strategy(retrieval="bm25", top_k=3))
     lora = runner.run(small, Strategy(adapter="lora", steps=2, batch_size=2))

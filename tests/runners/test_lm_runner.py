@@ -11,7 +11,7 @@ from domaintune.strategy import Strategy
 
 
 def test_runner_reports_at_intervals_and_returns_cost(tiny_model_dir, small_domain, tmp_path):
-    settings = RunnerSettings(model=tiny_model_dir, eval_examples=6, eval_every=2)
+    settings = RunnerSettings(model=tiny_model_dir, questions=6, eval_every=2)
     reports = []
     strategy = Strategy(adapter="lora", steps=5, lora_rank=4, lora_layers="top:2")
     result = LMRunner(settings).run(
@@ -29,7 +29,7 @@ def test_runner_reports_at_intervals_and_returns_cost(tiny_model_dir, small_doma
 
 
 def test_prompt_only_strategy_trains_nothing_and_pays_prompt_tokens(tiny_model_dir, small_domain):
-    settings = RunnerSettings(model=tiny_model_dir, eval_examples=4)
+    settings = RunnerSettings(model=tiny_model_dir, questions=4)
     zero = LMRunner(settings).run(small_domain, Strategy())
     shots = LMRunner(settings).run(small_domain, Strategy(n_shots=3))
     assert zero.cost["trainable_params"] == 0 and zero.cost["train_seconds"] == 0 and zero.steps == 0

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.meta import REGISTRY, History, Learner, Proposal, _evaluate, _syne, leave_one_domain_out, markdown
-from domaintune.meta._evaluate import _regret_curve, _replay, _tpe_order
+from domaintune.meta import REGISTRY, History, Learner, Proposal, _lodo, _transfer, leave_one_domain_out, markdown
+from domaintune.meta._lodo import _regret_curve, _replay, _tpe_order
 
 
 def test_regret_curve_is_one_minus_the_best_normalized_score_so_far():
@@ -33,14 +33,14 @@ def test_lodo_table_has_every_method_k_and_rank(table, history):
 
 def test_lodo_table_has_warm_started_tpe_and_the_syne_baselines(table):
     assert {"tpe+nearest", "tpe+portfolio", "tpe+surrogate"} <= set(table["methods"])
-    if _syne.missing_package() is None:
+    if _transfer.missing_package() is None:
         assert set(SYNE) <= set(table["methods"])
 
 
 # warm-started TPE and Syne Tune's transfer-learning baselines ---------------------------------
 
 SYNE = ("syne-zeroshot", "syne-boundingbox", "syne-quantile")
-needs_syne = pytest.mark.skipif(_syne.missing_package() is not None, reason="syne-tune (make install) is not importable")
+needs_syne = pytest.mark.skipif(_transfer.missing_package() is not None, reason="syne-tune (make install) is not importable")
 
 
 class Spy(Learner):
@@ -69,11 +69,11 @@ def small(history):
 
 
 def test_default_methods_add_warm_started_tpe_and_the_syne_baselines_when_importable():
-    methods = _evaluate.default_methods()
+    methods = _lodo.default_methods()
     learners = [m for m in sorted(REGISTRY) if m != "random"]
     assert {"tpe+nearest", "tpe+portfolio", "tpe+surrogate"} <= set(methods)
     assert [m for m in methods if m.startswith("tpe+")] == [f"tpe+{m}" for m in learners]
-    assert (set(SYNE) <= set(methods)) == (_syne.missing_package() is None)
+    assert (set(SYNE) <= set(methods)) == (_transfer.missing_package() is None)
 
 
 def test_warm_started_tpe_evaluates_the_warm_start_first_then_goes_on():
@@ -86,11 +86,11 @@ def test_warm_started_tpe_evaluates_the_warm_start_first_then_goes_on():
 
 def test_lodo_warm_starts_tpe_with_the_learners_first_proposals(small, features, spy, monkeypatch):
     seen = []
-    monkeypatch.setattr(_evaluate, "_regret_curve", lambda order, scores, ks: seen.append(order) or {k: 0.0 for k in ks})
+    monkeypatch.setattr(_lodo, "_regret_curve", lambda order, scores, ks: seen.append(order) or {k: 0.0 for k in ks})
     leave_one_domain_out(small, features, methods=["tpe+spy"], seeds=(0, 1), ks=(1, 3))
     assert len(seen) == len(small.domains()) * 2
     for order in seen:
-        assert order[: _evaluate.WARM_START] == sorted(order, reverse=True)[: _evaluate.WARM_START]  # spy's first three
+        assert order[: _lodo.WARM_START] == sorted(order, reverse=True)[: _lodo.WARM_START]  # spy's first three
 
 
 def test_replay_gives_every_candidate_once_proposed_ones_first():
@@ -107,7 +107,7 @@ def test_replay_gives_every_candidate_once_proposed_ones_first():
 def test_syne_baselines_ask_only_for_candidate_keys(small, method):
     held_out = small.domains()[0]
     candidates = sorted({r.strategy_key() for r in small.where(domain=held_out)})[:8]
-    ask, tell = _syne.searcher(method, small.without_domain(held_out), candidates, seed=0)
+    ask, tell = _transfer.searcher(method, small.without_domain(held_out), candidates, seed=0)
     for _ in range(12):
         key = ask()
         if key is None:
@@ -126,7 +126,7 @@ def test_zeroshot_follows_the_other_domains_and_minds_the_direction(small):
 
     scores = normalized_scores(train)
     mean = {k: sum(s[k] for s in scores.values()) / len(scores) for k in candidates}
-    ask, _ = _syne.searcher("syne-zeroshot", train, candidates, seed=0)
+    ask, _ = _transfer.searcher("syne-zeroshot", train, candidates, seed=0)
     assert mean[ask()] == max(mean.values())
 
 
@@ -134,9 +134,9 @@ def test_zeroshot_follows_the_other_domains_and_minds_the_direction(small):
 def test_lodo_never_lets_the_held_out_domain_into_fit_or_transfer_data(small, features, spy, monkeypatch):
     """Every learner fit and every Syne Tune transfer set sees exactly the other domains."""
     transfer, trains = [], []
-    build, make = _syne.transfer_evaluations, _syne.searcher
-    monkeypatch.setattr(_syne, "transfer_evaluations", lambda train, *a, **k: transfer.append(set(r := build(train, *a, **k))) or r)
-    monkeypatch.setattr(_syne, "searcher", lambda method, train, *a, **k: trains.append(set(train.domains())) or make(method, train, *a, **k))
+    build, make = _transfer.transfer_evaluations, _transfer.searcher
+    monkeypatch.setattr(_transfer, "transfer_evaluations", lambda train, *a, **k: transfer.append(set(r := build(train, *a, **k))) or r)
+    monkeypatch.setattr(_transfer, "searcher", lambda method, train, *a, **k: trains.append(set(train.domains())) or make(method, train, *a, **k))
     domains = set(small.domains())
     leave_one_domain_out(small, features, methods=["spy", "tpe+spy", *SYNE], seeds=(0,), ks=(1, 3))
     assert spy.calls and all(held_out not in fitted and fitted == domains - {held_out} for held_out, fitted in spy.calls)
@@ -152,8 +152,8 @@ def test_syne_baselines_are_skipped_by_default_and_named_when_missing(small, fea
 
     for name in [m for m in sys.modules if m == "syne_tune" or m.startswith("syne_tune.")] or ["syne_tune"]:
         monkeypatch.setitem(sys.modules, name, None)  # import of syne_tune fails as if not installed
-    assert _syne.missing_package() == "syne_tune"
-    assert not set(SYNE) & set(_evaluate.default_methods())
+    assert _transfer.missing_package() == "syne_tune"
+    assert not set(SYNE) & set(_lodo.default_methods())
     with pytest.raises(ConfigError, match="syne-quantile.*syne_tune"):
         leave_one_domain_out(small, features, methods=["tpe", "syne-quantile"], seeds=(0,), ks=(1,))
     with pytest.raises(ConfigError, match="unknown meta method 'tpe\\+nope'"):
@@ -161,7 +161,7 @@ def test_syne_baselines_are_skipped_by_default_and_named_when_missing(small, fea
 
 
 def test_gap_is_in_the_metric_units_and_knows_noise():
-    from domaintune.meta._evaluate import _gap
+    from domaintune.meta._lodo import _gap
 
     raw = {"a": (0.80, 0.05), "b": (0.75, 0.05), "c": (0.40, 0.05)}
     scores = {"a": 1.0, "b": 0.875, "c": 0.0}

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from domaintune.errors import ConfigError
-from domaintune.meta import _syne
+from domaintune.meta import _transfer
 from domaintune.meta._base import REGISTRY, normalized_scores
-from domaintune.meta._history import History, strategy_key
+from domaintune.history import History, strategy_key
 
 KS = (1, 3, 5, 10, 20)
 WARM_START = 3  # a learner's first proposals enqueued before TPE takes over (tpe+<learner>)
@@ -73,7 +73,7 @@ def default_methods() -> list[str]:
     """random and cold-start TPE, every registered learner, TPE warm-started by each learner, and
     Syne Tune's transfer-learning baselines when syne_tune (and what they import) is installed."""
     learners = [m for m in sorted(REGISTRY) if m != "random"]
-    syne = list(_syne.METHODS) if _syne.missing_package() is None else []
+    syne = list(_transfer.METHODS) if _transfer.missing_package() is None else []
     return ["random", "tpe", *learners, *[f"tpe+{m}" for m in learners], *syne]
 
 
@@ -107,8 +107,8 @@ def leave_one_domain_out(
                 elif method.startswith("tpe+"):
                     first = _learner_order(method[4:], features, train, domain, target, seed, learned)[:WARM_START]
                     order = _tpe_order(target, max(ks), seed, warm_start=first)
-                elif method in _syne.METHODS:
-                    ask, tell = _syne.searcher(method, train, sorted(target), seed)
+                elif method in _transfer.METHODS:
+                    ask, tell = _transfer.searcher(method, train, sorted(target), seed)
                     order = _replay(ask, tell, target, max(ks), seed)
                 else:
                     order = _learner_order(method, features, train, domain, target, seed, learned)
@@ -174,12 +174,12 @@ def _learner_order(
 
 
 def _check(method: str) -> None:
-    if method in _syne.METHODS:
-        _syne.require(method)
+    if method in _transfer.METHODS:
+        _transfer.require(method)
         return
     learner = method[4:] if method.startswith("tpe+") else method
     if method != "tpe" and learner not in REGISTRY:
-        known = ["tpe", *sorted(REGISTRY), *[f"tpe+{m}" for m in sorted(REGISTRY)], *_syne.METHODS]
+        known = ["tpe", *sorted(REGISTRY), *[f"tpe+{m}" for m in sorted(REGISTRY)], *_transfer.METHODS]
         raise ConfigError(f"unknown meta method {method!r}; known: {', '.join(known)}")
 
 

@@ -37,7 +37,7 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
     sent = history.records[:4]
     for i, record in enumerate(sent):
         tracker.start_trial(str(i), record.strategy, small_domain.view("term_to_definition"))
-        tracker.log_trial_metrics(str(i), record.fidelity, {"accuracy": record.value, **{f"cost.{k}": v for k, v in record.cost.items()}})
+        tracker.log_trial_metrics(str(i), record.steps, {"accuracy": record.value, **{f"cost.{k}": v for k, v in record.cost.items()}})
         tracker.end_trial(str(i), "FINISHED")
     tracker.close()
     back = History.from_mlflow(uri)
@@ -45,7 +45,7 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
     by_strategy = {r.strategy_key(): r for r in back}
     for record in sent:
         got = by_strategy[record.strategy_key()]
-        assert got.value == record.value and got.cost == record.cost and got.fidelity == record.fidelity
+        assert got.value == record.value and got.cost == record.cost and got.steps == record.steps
         assert got.domain == "jargon-small" and got.view == "term_to_definition" and got.base_model == "m"
 
 
@@ -58,7 +58,7 @@ def test_replay_returns_recorded_values_exactly(history):
         reports = []
         result = runner.run(domain, Strategy.from_dict(record.strategy), report=lambda *a: reports.append(a))
         assert result.metrics == {"accuracy": record.value} and result.cost == record.cost
-        assert reports == [(record.fidelity, {"accuracy": record.value}, record.cost)]
+        assert reports == [(record.steps, {"accuracy": record.value}, record.cost)]
 
 
 def test_replay_refuses_or_finds_the_nearest_unrecorded_strategy(history):

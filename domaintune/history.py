@@ -1,7 +1,9 @@
 """History: every recorded evaluation, as validated records, from MLflow or portable files.
 
-Files are JSONL or Parquet (never pickle). A malformed record is an error naming the file
-and row, not a silent skip.
+The one home of the record and history types: runners (the replay runner) and ``meta/``
+(learners, the leave-one-domain-out benchmark) both import them from here. Files are JSONL
+or Parquet (never pickle). A malformed record is an error naming the file and row, not a
+silent skip; a missing or unreadable history file is an error that says where it looked.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class Record(BaseModel):
     fingerprint: str
     view: str = ""
     strategy: dict[str, Any]  # the active levers (Strategy.active())
-    fidelity: int = Field(0, ge=0, description="training steps reached")
+    steps: int = Field(0, ge=0, description="training steps reached (0 for a strategy that trains nothing)")
     metric: str
     value: float | None
     direction: Literal["maximize", "minimize"] = "maximize"
@@ -42,6 +44,9 @@ class Record(BaseModel):
     base_model: str = ""
     split: Literal["validation", "test"] = "validation"
     source: str = ""  # where it came from: an MLflow run id, a file
+    questions: int | None = Field(None, ge=1, description="how many questions the value is the mean of")
+    question_ids: list[str] | None = Field(None, description="the scored questions, in order (paired statistics)")
+    outcomes: list[float] | None = Field(None, description="per question: 1/0 (multiple choice) or the score (free text)")
 
     def strategy_key(self) -> str:
         return strategy_key(self.strategy)
@@ -63,6 +68,10 @@ def _record(values: dict[str, Any], where: str) -> Record:
     # The strategy must be a valid one, stored by its active levers only.
     active = Strategy.from_dict(record.strategy, where=f"{where}: strategy").active()
     return record.model_copy(update={"strategy": active})
+
+
+# Columns that a Parquet file keeps as JSON text (nested or variable-length values).
+_JSON_COLUMNS = ("strategy", "cost", "question_ids", "outcomes")
 
 
 class History:
@@ -109,8 +118,12 @@ class History:
     @classmethod
     def from_jsonl(cls, path: str | Path) -> History:
         path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"history file {path}: cannot read it ({error})") from None
         records = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
@@ -123,7 +136,7 @@ class History:
     def to_parquet(self, path: str | Path) -> Path:
         import pandas as pd
 
-        rows = [{**r.model_dump(), "strategy": json.dumps(r.strategy, sort_keys=True), "cost": json.dumps(r.cost, sort_keys=True)} for r in self.records]
+        rows = [{**r.model_dump(), **{k: json.dumps(getattr(r, k), sort_keys=True) for k in _JSON_COLUMNS}} for r in self.records]
         pd.DataFrame(rows).to_parquet(path, index=False)
         return Path(path)
 
@@ -135,16 +148,19 @@ class History:
         for number, row in enumerate(pd.read_parquet(path).to_dict("records"), start=1):
             values = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
             try:
-                values["strategy"] = json.loads(values["strategy"])
-                values["cost"] = json.loads(values["cost"])
-            except (KeyError, TypeError, json.JSONDecodeError) as error:
-                raise ConfigError(f"{path}: row {number}: strategy/cost columns must hold JSON ({error})") from None
+                for key in _JSON_COLUMNS:
+                    if key in values:
+                        values[key] = json.loads(values[key])
+            except (TypeError, json.JSONDecodeError) as error:
+                raise ConfigError(f"{path}: row {number}: the {', '.join(_JSON_COLUMNS)} columns must hold JSON ({error})") from None
             records.append(_record(values, f"{path}: row {number}"))
         return cls(records)
 
     @classmethod
     def load(cls, path: str | Path) -> History:
         path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"history file {path} does not exist (looked at {path.resolve()})")
         if path.suffix == ".parquet":
             return cls.from_parquet(path)
         if path.suffix in (".jsonl", ".json"):
@@ -168,6 +184,8 @@ class History:
         records = []
         for run in client.search_runs([found.experiment_id], filter_string="tags.`domaintune.kind` = 'trial'", max_results=50_000):
             tags, metrics = run.data.tags, run.data.metrics
+            if tags.get("domaintune.runner", "lm") == "replay":
+                continue  # a replayed result is the history read back, not new evidence
             metric = tags.get("domaintune.metric", "accuracy")
             strategy = {k: _param(v) for k, v in run.data.params.items()}
             records.append(
@@ -178,7 +196,7 @@ class History:
                         "fingerprint": tags.get("domaintune.domain_fingerprint", ""),
                         "view": tags.get("domaintune.domain_view", ""),
                         "strategy": strategy,
-                        "fidelity": _last_step(client, run, metric),
+                        "steps": _last_step(client, run, metric),
                         "metric": metric,
                         "value": metrics.get(metric),
                         "direction": tags.get("domaintune.direction", "maximize"),
@@ -203,3 +221,18 @@ def _param(text: str) -> Any:
 def _last_step(client: Any, run: Any, metric: str) -> int:
     history = client.get_metric_history(run.info.run_id, metric)
     return max((m.step for m in history), default=0)
+
+
+SEED_HISTORY = Path(__file__).resolve().parent / "data" / "history" / "seed.jsonl"
+"""The shipped history: the meta-dataset built by ``experiments/02_build_meta_dataset.py``."""
+
+
+def load_history(paths: list[str] | None = None, tracking_uri: str | None = None, experiment: str | None = None) -> History:
+    """The given history files (default: the shipped seed history), plus every trial in an MLflow
+    experiment. A missing file is an error naming where it was looked for, never an empty history."""
+    history = History()
+    for path in paths or [str(SEED_HISTORY)]:
+        history = history + History.load(path)
+    if experiment:
+        history = history + History.from_mlflow(tracking_uri, experiment)
+    return history

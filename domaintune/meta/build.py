@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domaintune.errors import ConfigError
-from domaintune.meta._history import strategy_key
+from domaintune.history import strategy_key
 from domaintune.strategy import Strategy, format_validation_error
 
 
@@ -91,17 +91,17 @@ def environment() -> dict[str, Any]:
 
 
 def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings: Any, split: str = "validation") -> dict[str, Any]:
-    """Score one strategy on a built-in domain's split with the real model: one table row, with
-    per-question outcomes, standard error, cost and wall seconds (``settings``: RunnerSettings)."""
+    """Score one strategy on a built-in domain's split through the runner ``settings`` names:
+    one table row, with per-question outcomes and ids, standard error, cost and wall seconds."""
     from domaintune.domains import load_domain
-    from domaintune.runners import LMRunner
+    from domaintune.runners import make_runner
 
     strategy = Strategy.from_dict(values)
     domain = load_domain(domain_name).view(view)
     started = time.perf_counter()
-    result = LMRunner(settings).run(domain, strategy, split=split)
+    result = make_runner(settings).run(domain, strategy, split=split)
     accuracy = result.metrics["accuracy"]
-    n = len(result.outcomes or []) or (settings.eval_examples if split == "validation" else settings.test_examples)
+    n = result.questions
     return {
         "domain": domain_name,
         "view": view,
@@ -112,6 +112,7 @@ def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings
         "questions": n,
         "accuracy": accuracy,
         "stderr": math.sqrt(accuracy * (1 - accuracy) / n),
+        "question_ids": result.question_ids,
         "outcomes": result.outcomes,
         "steps": result.steps,
         "cost": result.cost,
@@ -124,7 +125,7 @@ def evaluate_cell(design: Design, domain_name: str, index: int) -> dict[str, Any
     """One cell of the design: its strategy on the domain's seeded validation sample."""
     from domaintune.runners import RunnerSettings
 
-    settings = RunnerSettings(**{"eval_examples": design.questions, "seed": design.seed, **design.runner})
+    settings = RunnerSettings(**{"questions": design.questions, "seed": design.seed, **design.runner})
     return {**score_strategy(domain_name, design.view, design.strategies[index], settings), "index": index, "seed": design.seed}
 
 
@@ -201,9 +202,21 @@ def complete_domains(design: Design, rows: list[dict[str, Any]]) -> list[str]:
     return [d for d in design.domains if all((d, i) in have for i in range(len(design.strategies)))]
 
 
+def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:
+    """The ids of the questions a cell scored, for cells recorded before ids were kept: the same
+    seeded sample drawn again, when the domain is still the one the cell scored (same fingerprint)."""
+    from domaintune.domains import load_domain
+    from domaintune.runners import question_id, scored_rows
+
+    domain = load_domain(row["domain"]).view(row["view"])
+    if domain.fingerprint != row["fingerprint"]:
+        return None
+    return [question_id(q) for q in scored_rows(domain, "validation", row["questions"], seed)]
+
+
 def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
     """The complete domains' cells as history records (validation split, with standard errors)."""
-    from domaintune.meta._history import History, Record
+    from domaintune.history import History, Record
 
     complete = set(complete_domains(design, rows))
     latest = {(r["domain"], r["index"]): r for r in rows if r["domain"] in complete and r["questions"] >= design.questions}
@@ -211,8 +224,9 @@ def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
         [
             Record(
                 domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
-                fidelity=int(r.get("steps", 0)), metric="accuracy", value=r["accuracy"], stderr=r["stderr"],
+                steps=int(r.get("steps", 0)), metric="accuracy", value=r["accuracy"], stderr=r["stderr"],
                 cost=r["cost"], split="validation", base_model=Path(r["model"]).name, source=source,
+                questions=r["questions"], question_ids=r.get("question_ids") or _question_ids(r, design.seed), outcomes=r.get("outcomes"),
             )
             for (_, _), r in sorted(latest.items())
         ]

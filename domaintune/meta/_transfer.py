@@ -3,7 +3,7 @@
 Each baseline gets the *other* domains' recorded (normalized) scores as Syne Tune
 ``transfer_learning_evaluations`` and a config space with one categorical hyperparameter,
 ``strategy``, over the held-out domain's candidate strategy keys. It is then driven in an
-ask/tell loop by the leave-one-domain-out benchmark (``_evaluate.py``).
+ask/tell loop by the leave-one-domain-out benchmark (``_lodo.py``).
 
 Syne Tune is optional and imported lazily, only inside these functions. Its full dependency
 list pulls xgboost with nvidia-nccl; the Makefile installs syne-tune ``--no-deps`` with
@@ -20,7 +20,7 @@ from typing import Any
 
 from domaintune.errors import ConfigError
 from domaintune.meta._base import normalized_scores
-from domaintune.meta._history import History
+from domaintune.history import History
 
 METHODS = ("syne-zeroshot", "syne-boundingbox", "syne-quantile")
 
