@@ -20,15 +20,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def paired_gap(best: list[int], other: list[int]) -> tuple[float, float]:
-    """Mean and standard error of the per-question difference (best - other)."""
-    diffs = [a - b for a, b in zip(best, other)]
-    n = len(diffs)
-    mean = sum(diffs) / n
-    var = sum((d - mean) ** 2 for d in diffs) / max(1, n - 1)
-    return mean, math.sqrt(var / n)
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--design", type=Path, default=HERE / "meta_design.yaml")
@@ -37,6 +28,7 @@ if __name__ == "__main__":
     parser.add_argument("--markdown", type=Path, default=HERE.parent / "docs" / "meta_dataset.md")
     args = parser.parse_args()
 
+    from domaintune.meta._stats import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
     from domaintune.meta.build import complete_domains, load_design, read_cells, to_history
     from domaintune.strategy import Strategy
 
@@ -71,8 +63,7 @@ if __name__ == "__main__":
         tied = 0
         for other in row:
             if other is not best:
-                mean, se = paired_gap(best["outcomes"], other["outcomes"])
-                tied += mean <= 1.96 * se
+                tied += within_noise_paired(best["outcomes"], other["outcomes"])
         winners[best["index"]] += 1
         cells_text = " | ".join(f"**{r['accuracy']:.0%}**" if r is best else f"{r['accuracy']:.0%}" for r in row)
         lines.append(f"| {domain} | {cells_text} | S{best['index']} | {tied} |")

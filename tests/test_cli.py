@@ -71,12 +71,17 @@ def test_meta_eval_reproduces_the_shipped_benchmark_table():
     assert done.returncode == 0, done.stderr
     table = [line for line in done.stdout.splitlines() if line.startswith("|")]
     assert len(table) > 10 and all(line in docs for line in table)
-    done = domaintune("meta", "eval", "--json", "--seeds", "1")
+    done = domaintune("meta", "eval", "--json", "--seeds", "1", "--bootstrap", "100")
     data = json.loads(done.stdout)
     assert data["domains"] >= 20 and data["seeds"] == [0] and data["features"] == ["data", "corpus"]
-    assert {"random", "tpe", "nearest", "portfolio", "surrogate", "tpe+nearest"} <= set(data["methods"])
+    assert data["cells"] >= 320 and data["bootstrap"]["over"] == ["domains", "questions"]
+    assert {"random", "single-best", "tpe", "nearest", "portfolio", "surrogate", "tpe+nearest"} <= set(data["methods"])
     for method in data["methods"].values():
         assert 0.0 <= method["1"]["regret"] <= 1.0 and method["1"]["rank"] >= 1.0 and 0.0 <= method["1"]["within_noise"] <= 1.0
+        assert method["1"]["ci_low"] <= method["1"]["regret"] <= method["1"]["ci_high"]
+    assert data["methods"]["random"]["1"]["regret"] == pytest.approx(0.479, abs=0.001)  # the exact expectation
+    assert [(p["baseline"], p["k"]) for p in data["paired"]][:2] == [("single-best", 1), ("single-best", 3)]
+    assert all({"learner", "k", "difference", "ci_low", "ci_high"} <= set(p) for p in data["paired"])
 
 
 def test_propose_prints_reasons_and_costs():

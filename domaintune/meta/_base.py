@@ -37,17 +37,23 @@ class Learner(ABC):
         self.history = History([r for r in history if r.split == "validation" and r.status == "FINISHED" and r.value is not None])
         return self
 
-    def mean_costs(self, domains: list[str] | None = None) -> dict[str, float]:
-        """Strategy key -> mean recorded train + eval seconds (over ``domains``, default all)."""
+    def past(self, domain: str) -> History:
+        """What may be learned from when proposing for ``domain``: every record of the *other*
+        domains. A learner never reads the target domain's own records from its history (they
+        come in as ``observed``), so fitting on a history that holds them cannot leak them."""
+        return self.history.without_domain(domain)
+
+    def mean_costs(self, domains: list[str] | None = None, exclude: str | None = None) -> dict[str, float]:
+        """Strategy key -> mean recorded train + eval seconds (over ``domains``, default all but ``exclude``)."""
         totals: dict[str, list[float]] = {}
         for r in self.history:
-            if domains is None or r.domain in domains:
+            if (domains is None or r.domain in domains) and r.domain != exclude:
                 totals.setdefault(r.strategy_key(), []).append(r.cost.get("train_seconds", 0.0) + r.cost.get("eval_seconds", 0.0))
         return {k: sum(v) / len(v) for k, v in totals.items()}
 
-    def with_costs(self, proposals: list[Proposal], domains: list[str] | None = None) -> list[Proposal]:
-        """Fill each proposal's predicted cost from what the strategy cost on past domains."""
-        costs = self.mean_costs(domains)
+    def with_costs(self, proposals: list[Proposal], domains: list[str] | None = None, exclude: str | None = None) -> list[Proposal]:
+        """Fill each proposal's predicted cost from what the strategy cost on past domains (never ``exclude``)."""
+        costs = self.mean_costs(domains, exclude)
         for p in proposals:
             if p.predicted_cost is None:
                 p.predicted_cost = costs.get(strategy_key(p.strategy))

@@ -26,7 +26,7 @@ class RandomLearner(Learner):
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
         pool = _unseen(self.history.strategies(), observed)
         picks = random.Random(f"{self.seed}:{domain}").sample(pool, min(n, len(pool)))
-        return self.with_costs([Proposal(p, "random pick from the recorded strategies") for p in picks])
+        return self.with_costs([Proposal(p, "random pick from the recorded strategies") for p in picks], exclude=domain)
 
 
 def _distance(a: dict[str, float], b: dict[str, float], scale: dict[str, float]) -> float:
@@ -65,9 +65,10 @@ class NearestDomains(Learner):
         self.k = k
 
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
-        past = [d for d in self.history.domains() if d != domain]
+        history = self.past(domain)
+        past = history.domains()
         scale = _scales(self.features, past + [domain])
-        scores = normalized_scores(self.history)
+        scores = normalized_scores(history)
         mine = {r.strategy_key(): (1.0 if r.direction == "maximize" else -1.0) * float(r.value) for r in observed or [] if r.value is not None}
         distance = {d: _distance(self.features[d], self.features[domain], scale) / math.sqrt(max(1, len(scale))) for d in past}
         for d in past:
@@ -85,6 +86,7 @@ class NearestDomains(Learner):
         return self.with_costs(
             [Proposal(pool[k], f"best on the nearest domains by {basis}: {', '.join(near)}", predicted=ranked[k]) for k in order[:n]],
             near,
+            exclude=domain,
         )
 
 
@@ -93,7 +95,7 @@ class GreedyPortfolio(Learner):
     """The strategies that, added greedily, best cover all past domains (auto-sklearn 2.0 style)."""
 
     def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
-        scores = {d: s for d, s in normalized_scores(self.history).items() if d != domain}
+        scores = normalized_scores(self.past(domain))
         pool = {strategy_key(s): s for s in _unseen(self.history.strategies(), observed)}
         chosen: list[str] = []
         covered = {d: 0.0 for d in scores}
@@ -111,7 +113,7 @@ class GreedyPortfolio(Learner):
             wins = [d for d in scores if scores[d].get(key, 0.0) >= 1.0]
             reason = f"portfolio member {i + 1}: covers past domains best given the ones before it (best on {len(wins)} of {len(scores)}"
             proposals.append(Proposal(pool[key], reason + (f": {', '.join(wins[:4])}{', ...' if len(wins) > 4 else ''})" if wins else ")")))
-        return self.with_costs(proposals)
+        return self.with_costs(proposals, exclude=domain)
 
 
 @register_learner("surrogate")
@@ -154,13 +156,19 @@ class Surrogate(Learner):
         pool = _unseen(self.history.strategies(), observed)
         if not pool:
             return []
-        predicted = self.model.predict([self._row(domain, s) for s in pool])
-        costs = self.mean_costs()
+        fitted = self
+        if domain in self.history.domains():
+            # fitted on a history that holds the target domain: refit without its records (the
+            # domain's own results come in as ``observed``), so its recorded values cannot leak
+            fitted = type(self)(self.features, cost_weight=self.cost_weight, seed=self.seed).fit(self.past(domain))
+        predicted = fitted.model.predict([fitted._row(domain, s) for s in pool])
+        costs = self.mean_costs(exclude=domain)
         def utility(i: int) -> float:
             cost = costs.get(strategy_key(pool[i]), 0.0)
             return float(predicted[i]) - self.cost_weight * math.log1p(cost)
 
         order = sorted(range(len(pool)), key=lambda i: -utility(i))[:n]
         return self.with_costs(
-            [Proposal(pool[i], "highest predicted score for this domain's meta-features", predicted=float(predicted[i])) for i in order]
+            [Proposal(pool[i], "highest predicted score for this domain's meta-features", predicted=float(predicted[i])) for i in order],
+            exclude=domain,
         )

@@ -44,16 +44,36 @@ def test_same_input_same_proposals(learner_class, history, features):
     assert [p.strategy for p in a] == [p.strategy for p in b]
 
 
-def test_leave_one_domain_out_never_lets_the_held_out_domain_in(learner_class, history, features):
-    """Poison the held-out domain's records: proposals for it must not change."""
+def _poisoned(history, held_out):
+    """The history with the held-out domain's scores turned upside down (its worst strategy now its best)."""
+    return History([r.model_copy(update={"value": 1.0 - r.value}) if r.domain == held_out else r for r in history])
+
+
+def _leaky(learner_class):
+    """The same learner with its guard removed: it reads the target domain's own records from its history."""
+    return type(f"Leaky{learner_class.__name__}", (learner_class,), {"past": lambda self, domain: self.history})
+
+
+def test_a_learner_fit_on_the_held_out_domain_ignores_its_records(learner_class, history, features):
+    """Fit on a history that *includes* the poisoned held-out domain: the learner must exclude it
+    itself, so its proposals are those of a fit on the other domains only."""
     held_out = history.domains()[0]
-    poisoned = History(
-        [r.model_copy(update={"value": 1.0 - r.value}) if r.domain == held_out else r for r in history]
-    )
-    clean = learner_class(features).fit(history.without_domain(held_out))
-    dirty = learner_class(features).fit(poisoned.without_domain(held_out))
-    assert held_out not in clean.history.domains()
-    assert [p.strategy for p in clean.propose(held_out, 4)] == [p.strategy for p in dirty.propose(held_out, 4)]
+    clean = learner_class(features).fit(history.without_domain(held_out)).propose(held_out, 4)
+    dirty_learner = learner_class(features).fit(_poisoned(history, held_out))
+    assert held_out in dirty_learner.history.domains()  # the poison really is in what it was fit on
+    dirty = dirty_learner.propose(held_out, 4)
+    assert [p.strategy for p in clean] == [p.strategy for p in dirty]
+    assert [p.predicted_cost for p in clean] == pytest.approx([p.predicted_cost for p in dirty])
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(REGISTRY) if n != "random"])  # random reads no values
+def test_the_poisoning_check_catches_a_learner_that_leaks(name, history, features):
+    """The check above can fail: with the guard removed, the poisoned records change the proposals."""
+    held_out = history.domains()[0]
+    leaky = _leaky(REGISTRY[name])
+    clean = leaky(features).fit(history.without_domain(held_out)).propose(held_out, 4)
+    dirty = leaky(features).fit(_poisoned(history, held_out)).propose(held_out, 4)
+    assert [p.strategy for p in clean] != [p.strategy for p in dirty]
 
 
 def test_registry_rejects_a_duplicate_name():

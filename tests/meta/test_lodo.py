@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from domaintune.errors import ConfigError
 from domaintune.meta import REGISTRY, History, Learner, Proposal, _lodo, _transfer, leave_one_domain_out, markdown
 from domaintune.meta._lodo import _regret_curve, _replay, _tpe_order
+from domaintune.meta._stats import max_of_random_picks, paired_gap
+from domaintune.history import Record
 
 
 def test_regret_curve_is_one_minus_the_best_normalized_score_so_far():
@@ -17,15 +20,19 @@ def test_regret_curve_is_one_minus_the_best_normalized_score_so_far():
 
 @pytest.fixture(scope="module")
 def table(history, features):
-    return leave_one_domain_out(history, features, seeds=(0,), ks=(1, 3))
+    return leave_one_domain_out(history, features, seeds=(0,), ks=(1, 3), bootstrap=100)
 
 
 def test_lodo_table_has_every_method_k_and_rank(table, history):
     assert table["domains"] == len(history.domains()) and table["seeds"] == [0]
-    assert {"random", "tpe", "nearest", "portfolio", "surrogate"} <= set(table["methods"])
+    assert table["cells"] == len([r for r in history if r.value is not None])
+    assert {"random", "single-best", "tpe", "nearest", "portfolio", "surrogate"} <= set(table["methods"])
     for entry in table["methods"].values():
         assert 0.0 <= entry["1"]["regret"] <= 1.0 and entry["3"]["regret"] <= entry["1"]["regret"] + 1e-12
         assert 1.0 <= entry["1"]["rank"] <= len(table["methods"])
+        for k in ("1", "3"):
+            assert entry[k]["ci_low"] <= entry[k]["regret"] + 1e-9 and entry[k]["regret"] <= entry[k]["ci_high"] + 1e-9
+            assert 0.0 <= entry[k]["ci_low"] and entry[k]["ci_high"] <= 1.0
     ranks = [entry["1"]["rank"] for entry in table["methods"].values()]
     assert sum(ranks) == pytest.approx(sum(range(1, len(ranks) + 1)))  # ranks of each case sum to 1+..+m
     assert "regret@1" in markdown(table)
@@ -86,8 +93,9 @@ def test_warm_started_tpe_evaluates_the_warm_start_first_then_goes_on():
 
 def test_lodo_warm_starts_tpe_with_the_learners_first_proposals(small, features, spy, monkeypatch):
     seen = []
-    monkeypatch.setattr(_lodo, "_regret_curve", lambda order, scores, ks: seen.append(order) or {k: 0.0 for k in ks})
-    leave_one_domain_out(small, features, methods=["tpe+spy"], seeds=(0, 1), ks=(1, 3))
+    tpe = _lodo._tpe_order
+    monkeypatch.setattr(_lodo, "_tpe_order", lambda scores, n, seed, warm_start=(): seen.append(r := tpe(scores, n, seed, warm_start)) or r)
+    leave_one_domain_out(small, features, methods=["tpe+spy"], seeds=(0, 1), ks=(1, 3), bootstrap=0)
     assert len(seen) == len(small.domains()) * 2
     for order in seen:
         assert order[: _lodo.WARM_START] == sorted(order, reverse=True)[: _lodo.WARM_START]  # spy's first three
@@ -130,6 +138,22 @@ def test_zeroshot_follows_the_other_domains_and_minds_the_direction(small):
     assert mean[ask()] == max(mean.values())
 
 
+def test_lodo_never_lets_the_held_out_domain_into_fit(small, features, spy, monkeypatch):
+    """Runs without syne-tune: every learner fit (spy, its warm-started TPE) and the single-best
+    baseline see exactly the other domains."""
+    single = []
+    order = _lodo._single_best_order
+    monkeypatch.setattr(_lodo, "_single_best_order", lambda train, candidates: single.append(set(train.domains())) or order(train, candidates))
+    domains = set(small.domains())
+    leave_one_domain_out(small, features, methods=["spy", "tpe+spy", "single-best", "random"], seeds=(0, 1), ks=(1, 3), bootstrap=0)
+    # spy is fit twice per domain and seed (spy, tpe+spy share one fit per seed)
+    assert len(spy.calls) == len(domains) * 2
+    assert all(held_out not in fitted and fitted == domains - {held_out} for held_out, fitted in spy.calls)
+    missing = [domains - s for s in single]
+    assert len(single) == len(domains) * 2 and all(len(m) == 1 for m in missing)  # a leak would leave nothing missing
+    assert sorted(d for m in missing for d in m) == sorted(sorted(domains) * 2)
+
+
 @needs_syne
 def test_lodo_never_lets_the_held_out_domain_into_fit_or_transfer_data(small, features, spy, monkeypatch):
     """Every learner fit and every Syne Tune transfer set sees exactly the other domains."""
@@ -138,7 +162,7 @@ def test_lodo_never_lets_the_held_out_domain_into_fit_or_transfer_data(small, fe
     monkeypatch.setattr(_transfer, "transfer_evaluations", lambda train, *a, **k: transfer.append(set(r := build(train, *a, **k))) or r)
     monkeypatch.setattr(_transfer, "searcher", lambda method, train, *a, **k: trains.append(set(train.domains())) or make(method, train, *a, **k))
     domains = set(small.domains())
-    leave_one_domain_out(small, features, methods=["spy", "tpe+spy", *SYNE], seeds=(0,), ks=(1, 3))
+    leave_one_domain_out(small, features, methods=["spy", "tpe+spy", *SYNE], seeds=(0,), ks=(1, 3), bootstrap=0)
     assert spy.calls and all(held_out not in fitted and fitted == domains - {held_out} for held_out, fitted in spy.calls)
     assert len(trains) == len(transfer) == len(SYNE) * len(domains)
     for seen in (trains, transfer):
@@ -161,12 +185,113 @@ def test_syne_baselines_are_skipped_by_default_and_named_when_missing(small, fea
 
 
 def test_gap_is_in_the_metric_units_and_knows_noise():
-    from domaintune.meta._lodo import _gap
+    """Without per-question outcomes the gap falls back to 1.96 combined standard errors."""
+    import numpy as np
 
-    raw = {"a": (0.80, 0.05), "b": (0.75, 0.05), "c": (0.40, 0.05)}
-    scores = {"a": 1.0, "b": 0.875, "c": 0.0}
-    assert _gap(["c", "a"], scores, raw) == (0.0, True)
-    gap, within = _gap(["b"], scores, raw)
-    assert gap == pytest.approx(0.05) and within
-    gap, within = _gap(["c"], scores, raw)
-    assert gap == pytest.approx(0.40) and not within
+    from domaintune.meta._lodo import _gaps, _Table, _random_weights
+
+    t = _Table(keys=["a", "b", "c"], values=np.array([0.80, 0.75, 0.40]), stderr=np.array([0.05] * 3), outcomes=None, sign=1.0)
+    scores = t.scores()
+    weights = _random_weights(3, (1, 2))
+    gaps, tied = _gaps(t, scores, np.array([[2, 0, 1]]), (1, 2), weights, None)
+    assert gaps == pytest.approx([0.40, 0.0]) and list(tied) == [0.0, 1.0]
+    gaps, tied = _gaps(t, scores, np.array([[1, 2, 0]]), (1,), weights[:1], None)
+    assert gaps[0] == pytest.approx(0.05) and tied[0] == 1.0
+    # random: exact expectation over which candidate is the best of its picks
+    gaps, tied = _gaps(t, scores, None, (1,), weights[:1], np.argsort(scores))
+    assert gaps[0] == pytest.approx((0.40 + 0.05 + 0.0) / 3) and tied[0] == pytest.approx(2 / 3)
+
+
+# the baselines, the intervals and the paired test ------------------------------------------
+
+def _record(domain, strategy, outcomes, stderr=None):
+    value = sum(outcomes) / len(outcomes)
+    return Record(domain=domain, fingerprint="f", strategy={"template": strategy}, metric="accuracy", value=value,
+                  stderr=stderr, questions=len(outcomes), question_ids=[f"q{i}" for i in range(len(outcomes))], outcomes=outcomes)
+
+
+def test_max_of_random_picks_is_exact():
+    import itertools
+
+    n, k = 6, 3
+    counts = [0] * n
+    for combo in itertools.combinations(range(n), k):
+        counts[max(combo)] += 1
+    assert max_of_random_picks(n, k) == pytest.approx([c / math.comb(n, k) for c in counts])
+    assert sum(max_of_random_picks(16, 5)) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        max_of_random_picks(3, 4)
+
+
+def test_random_is_the_exact_expectation_and_single_best_the_best_mean_elsewhere(history, features):
+    import itertools
+
+    from domaintune.meta import normalized_scores
+
+    table = leave_one_domain_out(history, features, methods=["random", "single-best"], seeds=(0, 1), ks=(1, 3), bootstrap=0)
+    scores = normalized_scores(history)
+    for k in (1, 3):
+        exact = []
+        for domain, s in scores.items():
+            values = list(s.values())
+            exact.append(sum(1 - max(c) for c in itertools.combinations(values, k)) / math.comb(len(values), k))
+        assert table["methods"]["random"][str(k)]["regret"] == pytest.approx(sum(exact) / len(exact))
+    expected = []
+    for domain in history.domains():
+        others = normalized_scores(history.without_domain(domain))
+        keys = sorted(scores[domain])
+        mean = {key: sum(o[key] for o in others.values() if key in o) / sum(key in o for o in others.values()) for key in keys}
+        first = min(keys, key=lambda key: (-mean[key], key))
+        expected.append(1 - scores[domain][first])
+    assert table["methods"]["single-best"]["1"]["regret"] == pytest.approx(sum(expected) / len(expected))
+    assert table["samples"]["random"]["deterministic"] and table["samples"]["single-best"]["effective"] == len(history.domains())
+
+
+def test_paired_compares_the_best_learner_with_single_best_on_the_same_draws(history, features):
+    table = leave_one_domain_out(history, features, methods=["random", "single-best", "tpe", "portfolio", "nearest"],
+                                 seeds=(0,), ks=(1, 3, 10), bootstrap=200)
+    pairs = {(p["baseline"], p["k"]): p for p in table["paired"]}
+    assert set(pairs) == {("single-best", 1), ("single-best", 3), ("tpe", 10)}
+    for (baseline, k), pair in pairs.items():
+        learners = {m: table["methods"][m][str(k)]["regret"] for m in ("portfolio", "nearest")}
+        assert pair["learner"] == min(learners, key=lambda m: (learners[m], m))
+        assert pair["difference"] == pytest.approx(learners[pair["learner"]] - table["methods"][baseline][str(k)]["regret"])
+        assert pair["ci_low"] <= pair["difference"] + 1e-9 <= pair["ci_high"] + 2e-9
+        assert pair["verdict"] in (f"{pair['learner']} better", f"{baseline} better", "tie within noise")
+    has_outcomes = any(r.outcomes for r in history)  # levels_history.jsonl predates per-question outcomes
+    assert table["bootstrap"]["over"] == (["domains", "questions"] if has_outcomes else ["domains"])
+    assert table["bootstrap"]["replicates"] == 200
+    text = markdown(table)
+    assert "single-best" in text and "Paired comparisons" in text and "Effective sample: " in text
+
+
+def test_first_pick_within_noise_uses_the_paired_test_of_the_export():
+    """Two strategies 5 points apart on 200 questions, disagreeing on only 10 of them: an unpaired
+    test calls that a tie, the paired one (the export's) does not."""
+    n = 200
+    best = [1] * 110 + [0] * 90
+    other = [1] * 100 + [0] * 100  # the same questions right, 10 fewer
+    low = [0] * n
+    records = []
+    for domain in ("a", "b", "c"):
+        records += [_record(domain, "plain", best if domain == "a" else other), _record(domain, "cloze", other if domain == "a" else best),
+                    _record(domain, "qa", low)]
+    mean, se = paired_gap(best, other)
+    assert mean > 1.96 * se  # paired: beyond noise
+    table = leave_one_domain_out(History(records), {d: {"x": 1.0} for d in "abc"}, methods=["single-best"], seeds=(0,), ks=(1,), bootstrap=20)
+    assert table["bootstrap"]["over"] == ["domains", "questions"] and table["bootstrap"]["domains_with_outcomes"] == 3
+    # single-best for a: cloze (best on b and c), which is 5 points behind a's best: never within noise
+    assert table["methods"]["single-best"]["1"]["within_noise"] == pytest.approx(2 / 3)
+
+
+def test_interval_is_bias_corrected_and_holds_the_estimate():
+    import numpy as np
+
+    from domaintune.meta._lodo import interval
+
+    rng = np.random.default_rng(0)
+    reps = rng.normal(0.0, 1.0, 4000)
+    low, high = interval(reps, 0.0)
+    assert low == pytest.approx(-1.96, abs=0.15) and high == pytest.approx(1.96, abs=0.15)
+    shifted_low, shifted_high = interval(reps + 0.5, 0.0)  # replicates biased upwards by 0.5
+    assert shifted_low < -0.3 and shifted_high < 1.96 and shifted_low <= 0.0 <= shifted_high
