@@ -1,6 +1,7 @@
 """Rebuild built-in domains from Debian packages: ``python -m domaintune.domains.build [NAME ...]``.
 
-Needs ``apt-get install dict-jargon dict-foldoc dict-gcide dict-vera dict-wn``. Every domain is
+Needs ``apt-get install dict-jargon dict-foldoc dict-gcide dict-vera dict-wn dict-freedict-deu-eng
+dict-freedict-eng-deu dict-freedict-eng-rus``. Every domain is
 rebuilt byte for byte: the same fingerprints as the shipped folders.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from domaintune.domains import BUILTIN_DIR, Domain, save_domain
 from domaintune.domains._glossary import glossary_splits
-from domaintune.domains.builders import foldoc, gcide, jargon, vera, wordnet
+from domaintune.domains.builders import foldoc, freedict, gcide, jargon, vera, wordnet
 
 MIN_ENTRIES = 300  # a domain needs this many clean entries to be worth comparing strategies on
 MAX_ENTRIES = 2400  # larger glossaries are sampled down (seeded) to keep the repository small
@@ -89,23 +90,37 @@ def make_domain(
     module: Any,
     description: str,
     corpus_from: str,
+    max_entries: int = MAX_ENTRIES,
+    source: str | None = None,
 ) -> Domain:
-    """A glossary domain with its knowledge corpus from a different source (``wordnet`` or ``gcide``)."""
-    if len(entries) > MAX_ENTRIES:
-        entries = random.Random(module.SEED).sample(sorted(entries), MAX_ENTRIES)
+    """A glossary domain with its knowledge corpus from a different source (``wordnet``, ``gcide``,
+    or ``freedict-<pair>``: the reverse bilingual dictionary, searched by the answers' words)."""
+    if len(entries) > max_entries:
+        entries = random.Random(module.SEED).sample(sorted(entries), max_entries)
     splits = glossary_splits(entries, seed=module.SEED)
     terms = sorted({row["term"] for rows in splits.values() for row in rows})
-    source_entries = _wordnet_any() if corpus_from == "wordnet" else _gcide_any()
-    corpus = _corpus(terms, source_entries, corpus_from)
+    if corpus_from.startswith("freedict-"):
+        answers = {w.lower() for t in terms for w in re.findall(r"[^\W\d_][\w\-]*", t)}
+        reverse = freedict.reverse_passages(corpus_from.removeprefix("freedict-"), answers)
+        definitions = sorted({row["definition"] for rows in splits.values() for row in rows if "definition" in row})
+        corpus = _corpus([d.lower() for d in definitions], reverse, corpus_from)
+    else:
+        source_entries = _wordnet_any() if corpus_from == "wordnet" else _gcide_any()
+        corpus = _corpus(terms, source_entries, corpus_from)
     test_terms = [row["term"] for row in splits["test"]]
     stats = {"corpus_source": corpus_from, "corpus_coverage": _coverage(test_terms, corpus)}
+    if corpus_from.startswith("freedict-"):
+        # what retrieval needs here: a passage titled by the question's words that names the answer
+        by_title = {passage["title"]: passage["text"].lower() for passage in corpus}
+        found = sum(row["term"].lower() in by_title.get(row["definition"].lower(), "") for row in splits["test"])
+        stats["corpus_coverage"]["test_answers_in_the_question_passage"] = round(found / max(1, len(splits["test"])), 3)
     return Domain(
         name=name,
         title=title,
         task="glossary",
         splits=splits,
         licence=module.LICENCE,
-        source=module.SOURCE,
+        source=source or module.SOURCE,
         seed=module.SEED,
         builder_version=module.BUILDER_VERSION,
         description=description,
@@ -138,6 +153,18 @@ def builders() -> dict[str, Callable[[], Domain]]:
     )
     out["wordnet"] = lambda: make_domain(
         "wordnet", "general English", wordnet.glossary(), wordnet, "WordNet nouns: general English control", "gcide"
+    )
+    # bilingual: other languages and scripts; German-English is large (a training set fine-tuning can use)
+    # and its corpus (the reverse dictionary) holds most answers
+    out["freedict-deu-eng"] = lambda: make_domain(
+        "freedict-deu-eng", "German-English dictionary", freedict.translations("deu-eng"), freedict,
+        "FreeDict German -> English: a German word and its English translation", "freedict-eng-deu",
+        max_entries=6000, source=freedict.SOURCES["deu-eng"],
+    )
+    out["freedict-eng-rus"] = lambda: make_domain(
+        "freedict-eng-rus", "English-Russian dictionary", freedict.translations("eng-rus"), freedict,
+        "FreeDict English -> Russian (Cyrillic): an English word and its Russian translation", "wordnet",
+        source=freedict.SOURCES["eng-rus"],
     )
     return out
 

@@ -148,7 +148,9 @@ class LMRunner:
                 metrics, generated, result.outcomes = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
                 cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
             else:
-                result.outcomes = outcomes(model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration)
+                result.outcomes = outcomes(
+                    model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration, pack_tokens=s.pack_tokens
+                )
                 metrics = {METRIC: sum(result.outcomes) / len(result.outcomes)}
                 cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["eval_seconds"] += time.perf_counter() - began

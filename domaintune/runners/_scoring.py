@@ -65,6 +65,98 @@ def accuracy(
     return sum(results) / len(results)
 
 
+PACK_TOKENS = 512  # tokens per packed forward pass (see packed_option_scores)
+
+
+def _pack(items: list[EncodedItem], budget: int) -> list[list[int]]:
+    """Indices of items, grouped in order so that each group's query + option tokens fit ``budget``
+    (an item larger than the budget goes alone)."""
+    groups: list[list[int]] = []
+    used = budget + 1
+    for index, item in enumerate(items):
+        size = len(item.query) + sum(map(len, item.options))
+        if used + size > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(index)
+        used += size
+    return groups
+
+
+def packed_option_scores(model: Any, prefix_cache: Any, prefix_len: int, items: list[EncodedItem]) -> list[list[float]]:
+    """Mean log-probability per token of every option of every item, in ONE forward pass.
+
+    The items' queries and options are laid out one after another on top of the shared prefix
+    cache, and a block mask lets each query see the prefix and itself, and each option see the
+    prefix, its own query and itself; position ids restart after the prefix for each query and
+    after its query for each option, so every token sees exactly what it would in
+    ``option_scores`` (same scores up to float rounding). Compared with that path it saves the
+    per-question second forward call, the copies of the KV cache (one per option), the padding
+    of options to the longest, and the LM head on positions whose logits are not needed; the
+    larger matrix products also run faster per FLOP on a CPU. The prefix cache is cropped back.
+    """
+    import torch
+
+    ids: list[int] = []
+    positions: list[int] = []
+    owner: list[tuple[int, int]] = []  # (item, -1 for its query or the option index)
+    for i, item in enumerate(items):
+        ids += item.query
+        positions += range(prefix_len, prefix_len + len(item.query))
+        owner += [(i, -1)] * len(item.query)
+        after = prefix_len + len(item.query)
+        for j, option in enumerate(item.options):
+            ids += option
+            positions += range(after, after + len(option))
+            owner += [(i, j)] * len(option)
+    total = len(ids)
+    item_of = torch.tensor([o[0] for o in owner])
+    option_of = torch.tensor([o[1] for o in owner])
+    same_item = item_of[:, None] == item_of[None, :]
+    key_is_query = (option_of == -1)[None, :]
+    same_option = option_of[:, None] == option_of[None, :]
+    causal = torch.ones(total, total, dtype=torch.bool).tril()
+    allowed = same_item & causal & (key_is_query | same_option)
+    past = prefix_cache.get_seq_length()
+    dtype = next(model.parameters()).dtype
+    mask = torch.zeros(1, 1, total, past + total, dtype=dtype)
+    mask[0, 0, :, past:].masked_fill_(~allowed, torch.finfo(dtype).min)
+    # only the logits that score something: each query's last token and every option token but the last
+    keep: list[int] = []
+    cursor = 0
+    for item in items:
+        cursor += len(item.query)
+        keep.append(cursor - 1)
+        for option in item.options:
+            keep += range(cursor, cursor + len(option) - 1)
+            cursor += len(option)
+    out = model(
+        input_ids=torch.tensor([ids]),
+        attention_mask=mask,
+        position_ids=torch.tensor([positions]),
+        past_key_values=prefix_cache,
+        use_cache=True,
+        logits_to_keep=torch.tensor(keep),
+    )
+    crop_to(prefix_cache, past)
+    logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
+    scores: list[list[float]] = []
+    row = 0
+    for item in items:
+        last_query = row
+        row += 1
+        item_scores = []
+        for option in item.options:
+            total_lp = logprobs[last_query, option[0]].item()
+            if len(option) > 1:
+                rest = logprobs[row : row + len(option) - 1].gather(1, torch.tensor(option[1:]).unsqueeze(1))
+                total_lp += rest.sum().item()
+            row += len(option) - 1
+            item_scores.append(total_lp / len(option))
+        scores.append(item_scores)
+    return scores
+
+
 def outcomes(
     model: Any,
     prefix_ids: list[int],
@@ -72,6 +164,7 @@ def outcomes(
     pad_id: int,
     start: Callable[[], tuple[Any, Any, int]] | None = None,
     calibration: list[int] | None = None,
+    pack_tokens: int = 0,
 ) -> list[int]:
     """1 per item whose answer gets the highest score, else 0 (kept per question so that two
     strategies scored on the same questions can be compared paired).
@@ -80,6 +173,11 @@ def outcomes(
     is such a start; by default the cache starts empty. With ``calibration`` (the ids of a
     content-free query such as "N/A"), each option's score under that query is subtracted,
     which removes the model's prior for fluent, generic options (calibrate-before-use).
+
+    ``pack_tokens`` > 0 scores packed (``packed_option_scores``): as many questions as fit that
+    many tokens per forward pass, and the calibration prior of every distinct option text of the
+    split (distractors recur) computed once up front, packed the same way. 0 is the question by
+    question path; both give the same outcomes.
     """
     import torch
     from transformers import DynamicCache
@@ -92,6 +190,8 @@ def outcomes(
         scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
             scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
+        if pack_tokens > 0:
+            return _packed_outcomes(scorer, prefix_cache, start_len + len(prefix_ids), items, calibration, pack_tokens)
         prior: dict[tuple[int, ...], float] = {}
         for item in items:
             scores = option_scores(scorer, prefix_cache, start_len + len(prefix_ids), item, pad_id)
@@ -102,6 +202,29 @@ def outcomes(
                     neutral = EncodedItem(query=calibration, options=missing, answer=0)
                     for option, value in zip(missing, option_scores(scorer, prefix_cache, start_len + len(prefix_ids), neutral, pad_id)):
                         prior[tuple(option)] = value
+                scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
+            correct.append(int(max(range(len(scores)), key=scores.__getitem__) == item.answer))
+    return correct
+
+
+def _packed_outcomes(
+    scorer: Any, prefix_cache: Any, prefix_len: int, items: list[EncodedItem], calibration: list[int] | None, budget: int
+) -> list[int]:
+    prior: dict[tuple[int, ...], float] = {}
+    if calibration is not None:
+        distinct = list(dict.fromkeys(tuple(o) for item in items for o in item.options))
+        # the content-free query, repeated with a share of the distinct options each, so that it packs like questions
+        share = max(1, (budget - len(calibration)) // max(1, max(map(len, distinct), default=1)) // 4)
+        neutral = [EncodedItem(query=calibration, options=[list(o) for o in distinct[i : i + share]], answer=0)
+                   for i in range(0, len(distinct), share)]
+        for group in _pack(neutral, budget):
+            for item, scores in zip((neutral[i] for i in group), packed_option_scores(scorer, prefix_cache, prefix_len, [neutral[i] for i in group])):
+                prior.update({tuple(o): v for o, v in zip(item.options, scores)})
+    correct: list[int] = []
+    for group in _pack(items, budget):
+        chunk = [items[i] for i in group]
+        for item, scores in zip(chunk, packed_option_scores(scorer, prefix_cache, prefix_len, chunk)):
+            if calibration is not None:
                 scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
             correct.append(int(max(range(len(scores)), key=scores.__getitem__) == item.answer))
     return correct

@@ -25,6 +25,9 @@ class RunnerSettings(BaseModel):
     max_length: int = Field(128, ge=16, description="training sequence length cap in tokens")
     max_new_tokens: int = Field(32, ge=1, description="QA domains: longest greedy answer in tokens")
     threads: int = Field(1, ge=1, description="torch threads per trial (1 is fastest on small CPUs)")
+    pack_tokens: int = Field(
+        512, ge=0, description="multiple choice: question and option tokens scored per forward pass (0 = one question at a time; same outcomes)"
+    )
     seed: int = Field(0, description="seeds exemplars, data order, LoRA init and the eval sample")
     history: tuple[str, ...] = Field((), description="replay: history files to answer from (default: the shipped seed history)")
     nearest: bool = Field(False, description="replay: answer an unrecorded strategy with the nearest recorded one")

@@ -64,7 +64,7 @@ def test_knowledge_corpus_comes_from_another_source_and_never_holds_the_answer(b
     coverages = []
     for name, domain in builtins.items():
         assert domain.corpus, name
-        expected = "gcide" if name == "wordnet" else "wordnet"
+        expected = {"wordnet": "gcide", "freedict-deu-eng": "freedict-eng-deu"}.get(name, "wordnet")
         assert domain.stats["corpus_source"] == expected
         assert all(p["id"].startswith(expected + ":") for p in domain.corpus)
         answers = {row["definition"] for rows in domain.splits.values() for row in rows}

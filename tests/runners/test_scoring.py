@@ -51,3 +51,30 @@ def test_accuracy_counts_argmax_hits(tiny_model_dir, jargon):
             max(range(4), key=_naive_scores(model, [], item).__getitem__) == item.answer for item in items
         ) / len(items)
     assert accuracy(model, [], items, tokenizer.pad_token_id) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("n_shots,calibrated", [(0, False), (2, True)])
+def test_packed_scoring_gives_the_same_scores_and_outcomes(tiny_model_dir, jargon, n_shots, calibrated):
+    """The packed path (many questions and the calibration prior of every distinct option per
+    forward pass) scores like the question-by-question path: same per-question outcomes."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+
+    from domaintune.runners._scoring import outcomes, packed_option_scores
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    view = jargon.view()
+    builder = PromptBuilder(tokenizer, "instruction", "jargon", choose_exemplars(view.splits["train"], n_shots, 0))
+    items = [builder.encode(row) for row in view.splits["validation"][:16]]
+    with torch.no_grad():
+        cache = DynamicCache(config=model.config)
+        if builder.prefix_ids:
+            model(input_ids=torch.tensor([builder.prefix_ids]), past_key_values=cache, use_cache=True)
+        packed = packed_option_scores(model, cache, len(builder.prefix_ids), items[:5])
+        assert cache.get_seq_length() == len(builder.prefix_ids)  # cropped back for the next pack
+        for item, scores in zip(items[:5], packed):
+            assert scores == pytest.approx(option_scores(model, cache, len(builder.prefix_ids), item, tokenizer.pad_token_id), abs=1e-4)
+    calibration = builder.query_ids("N/A") if calibrated else None
+    old = outcomes(model, builder.prefix_ids, items, tokenizer.pad_token_id, calibration=calibration)
+    for budget in (64, 512):  # several packs, and one
+        assert outcomes(model, builder.prefix_ids, items, tokenizer.pad_token_id, calibration=calibration, pack_tokens=budget) == old
