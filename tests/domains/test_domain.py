@@ -37,7 +37,7 @@ def test_no_term_in_two_splits_and_distractors_from_the_same_split(builtins):
         definitions = {split: {row["definition"] for row in rows} for split, rows in domain.splits.items()}
         for split, rows in domain.splits.items():
             for row in rows:
-                assert set(row["options"]) <= definitions[split] and set(row["option_terms"]) <= terms[split]
+                assert set(row["options"]) <= definitions[split] and {t.lower() for t in row["option_terms"]} <= terms[split]
                 assert row["options"][row["answer"]] == row["definition"]
                 assert row["option_terms"][row["answer"]] == row["term"]
 
