@@ -26,8 +26,23 @@ from domaintune.history import strategy_key
 from domaintune.strategy import Strategy, format_validation_error
 
 
+class Rung(BaseModel):
+    """One fidelity of successive halving: questions per cell, and how many strategies per domain
+    reach it (``keep``: a share of the previous rung's, best first, or a count when >= 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: int = Field(ge=1)
+    keep: float = Field(1.0, gt=0)
+
+    def survivors(self, n: int) -> int:
+        return max(1, min(n, int(self.keep) if self.keep >= 1 else math.ceil(self.keep * n)))
+
+
 class Design(BaseModel):
-    """Which strategies on which domains, how many validation questions per cell."""
+    """Which strategies on which domains, how many validation questions per cell; with ``halving``,
+    every strategy is screened on every domain at the first rung's questions and only the best of
+    each rung is refined at the next (successive halving on the table itself)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -37,6 +52,15 @@ class Design(BaseModel):
     runner: dict[str, Any] = Field(default_factory=dict)
     domains: list[str] = Field(min_length=1)
     strategies: list[dict[str, Any]] = Field(min_length=1)
+    halving: list[Rung] = Field(default_factory=list)
+
+    @field_validator("halving")
+    @classmethod
+    def _growing(cls, rungs: list[Rung]) -> list[Rung]:
+        for before, after in zip(rungs, rungs[1:]):
+            if after.questions <= before.questions:
+                raise ValueError(f"halving: each rung needs more questions than the one before ({before.questions} then {after.questions})")
+        return rungs
 
     @field_validator("strategies")
     @classmethod
@@ -121,12 +145,70 @@ def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings
     }
 
 
-def evaluate_cell(design: Design, domain_name: str, index: int) -> dict[str, Any]:
-    """One cell of the design: its strategy on the domain's seeded validation sample."""
+def evaluate_cell(design: Design, domain_name: str, index: int, questions: int | None = None, rung: int | None = None) -> dict[str, Any]:
+    """One cell of the design: its strategy on the domain's seeded validation sample (the first
+    ``questions`` of it: a larger rung's sample holds the smaller one's questions, so rungs pair)."""
     from domaintune.runners import RunnerSettings
 
-    settings = RunnerSettings(**{"questions": design.questions, "seed": design.seed, **design.runner})
-    return {**score_strategy(domain_name, design.view, design.strategies[index], settings), "index": index, "seed": design.seed}
+    n = questions or design.questions
+    settings = RunnerSettings(**{"questions": n, "seed": design.seed, **design.runner})
+    row = {**score_strategy(domain_name, design.view, design.strategies[index], settings), "index": index, "seed": design.seed}
+    row["fidelity"] = {"questions": row["questions"], "steps": row["steps"]}
+    if rung is not None:
+        row["rung"] = rung
+    return row
+
+
+def _run_rung_cell(args: tuple[Design, str, int, int, int]) -> dict[str, Any]:
+    design, domain, index, questions, rung = args
+    return evaluate_cell(design, domain, index, questions, rung)
+
+
+def halving_plan(design: Design, rows: list[dict[str, Any]], domain: str, rung: int) -> list[int]:
+    """Strategy indices of ``domain`` to evaluate at ``rung``: all at rung 0, then the best
+    ``keep`` of those recorded at the rung before (by accuracy, ties by index)."""
+    if rung == 0:
+        return list(range(len(design.strategies)))
+    before = design.halving[rung - 1].questions
+    previous = {r["index"]: r for r in rows if r["domain"] == domain and r.get("rung") == rung - 1 and r["fidelity"]["questions"] >= min(before, r["questions"])}
+    ranked = sorted(previous, key=lambda i: (-previous[i]["accuracy"], i))
+    return ranked[: design.halving[rung].survivors(len(ranked))]
+
+
+def build_halving(design: Design, out: Path, workers: int = 2, domains: int | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Successive halving over the table: rung by rung, every domain's surviving strategies are
+    scored at the rung's questions; each cell is appended with its ``rung`` and ``fidelity``
+    (questions, steps). Resumable like ``build``: a recorded (domain, strategy, rung) is skipped.
+    ``workers`` = 0 evaluates in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not design.halving:
+        raise ConfigError("build_halving: the design has no halving rungs")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = out.with_suffix(".env.json")
+    if not header.exists():
+        header.write_text(json.dumps({"design": design.model_dump(), "environment": environment()}, indent=1) + "\n")
+    names = design.domains[:domains] if domains else design.domains
+    for rung, spec in enumerate(design.halving):
+        rows = read_cells(out)
+        done = {(r["domain"], r["index"]) for r in rows if r.get("rung") == rung}
+        todo = [(d, i, spec.questions, rung) for d in names for i in halving_plan(design, rows, d, rung) if (d, i) not in done]
+        log(f"rung {rung}: {spec.questions} questions, {len(todo)} cells to go")
+        jobs = [(design, *t) for t in todo]
+
+        def record(row: dict[str, Any]) -> None:
+            with out.open("a") as handle:
+                handle.write(json.dumps(row) + "\n")
+            log(f"rung {rung} {row['domain']:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} ({row['questions']} q) {row['label'][:50]}")
+
+        if workers == 0:
+            for job in jobs:
+                record(_run_rung_cell(job))
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for row in pool.map(_run_rung_cell, jobs):
+                    record(row)
+    return read_cells(out)
 
 
 def read_cells(path: Path) -> list[dict[str, Any]]:

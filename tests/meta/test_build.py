@@ -75,3 +75,33 @@ def test_build_scores_cells_with_outcomes_and_resumes(tmp_path, tiny_model_dir):
     lines = out.read_text().splitlines()
     assert build(design, out, workers=1, log=lambda line: None) == read_cells(out)
     assert out.read_text().splitlines() == lines  # nothing re-evaluated
+
+
+def test_the_v2_design_has_48_strategies_over_all_levels_and_halving_rungs():
+    design = load_design(SHIPPED.parent / "meta_design_v2.yaml")
+    assert len(design.strategies) >= 48
+    levels = {level for s in design.strategies for level in Strategy.from_dict(s).levels()}
+    assert {"none", "black", "grey", "white"} <= levels
+    assert sum(len(set(Strategy.from_dict(s).levels()) - {"none", "grey"}) >= 1 and len(set(Strategy.from_dict(s).levels()) - {"none"}) > 1 for s in design.strategies) >= 8  # hybrids
+    assert design.halving[0].keep == 1.0 and design.halving[-1].questions >= 400
+    with pytest.raises(ValueError, match="more questions"):
+        Design(domains=["a"], strategies=[{"template": "plain"}], halving=[{"questions": 40}, {"questions": 20}])
+
+
+def test_successive_halving_screens_all_and_refines_the_best_with_fidelity(tmp_path, tiny_model_dir):
+    """Tiny model, few questions: every strategy at rung 0, the best one again at rung 1 on more
+    questions (its rung-0 questions included), each cell recorded with its fidelity."""
+    from domaintune.meta.build import build_halving, halving_plan
+
+    strategies = [{"template": "plain"}, {"template": "instruction", "scoring": "calibrated"}, {"template": "cloze"}]
+    design = Design(domains=["jargon"], strategies=strategies, questions=8, runner={"model": tiny_model_dir},
+                    halving=[{"questions": 4}, {"questions": 8, "keep": 1}])
+    out = tmp_path / "cells.jsonl"
+    rows = build_halving(design, out, workers=0, log=lambda line: None)
+    first = [r for r in rows if r["rung"] == 0]
+    second = [r for r in rows if r["rung"] == 1]
+    assert sorted(r["index"] for r in first) == [0, 1, 2] and all(r["fidelity"] == {"questions": 4, "steps": 0} for r in first)
+    best = sorted(first, key=lambda r: (-r["accuracy"], r["index"]))[0]["index"]
+    assert [r["index"] for r in second] == [best] == halving_plan(design, rows, "jargon", 1)
+    assert second[0]["fidelity"]["questions"] == 8 and second[0]["question_ids"][:4] == next(r for r in first if r["index"] == best)["question_ids"]
+    assert build_halving(design, out, workers=0, log=lambda line: None) == rows  # resumes: nothing evaluated twice
