@@ -4,7 +4,7 @@ Prints the main table (the same as `domaintune meta eval`, which reproduces it f
 shipped history: same seeds, same meta-feature groups) and an ablation of the meta-feature
 groups for the learners that use features; writes both to docs/meta_lodo.md (README links it).
 
-    .venv/bin/python benchmarks/meta_lodo.py [--seeds 5] [--no-ablation] [--bootstrap 1000] [--json PATH]
+    .venv/bin/python benchmarks/meta_lodo.py [--seeds 5] [--no-ablation] [--history FILE] [--out PATH] [--bootstrap 1000] [--json PATH]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--history", action="append", default=[], help="history files (default: the shipped seed history)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "meta_lodo.md")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the 95%% intervals")
     parser.add_argument("--json", type=Path, default=None, help="also write the main table as JSON here")
     args = parser.parse_args()
@@ -51,7 +53,7 @@ if __name__ == "__main__":
     from domaintune.meta import domain_features, leave_one_domain_out, load_history, markdown
     from domaintune.meta.features import ALL_GROUPS, select_groups
 
-    history = load_history()
+    history = load_history(args.history or None)
     seeds = tuple(range(args.seeds))
     groups = ALL_GROUPS if not args.no_ablation else DEFAULT_GROUPS
     everything = {d: domain_features(load_domain(d).view(v or None), groups) for d, v in {(r.domain, r.view) for r in history}}
@@ -73,7 +75,7 @@ if __name__ == "__main__":
             "to the general-English control; data: sizes, lengths, vocabulary, tokens per word; corpus: coverage).\n\n"
             + ablation_table(history, everything, seeds)
         )
-    out = Path(__file__).resolve().parent.parent / "docs" / "meta_lodo.md"
+    out = args.out
     marker = "\n## Which meta-features carry signal"
     if args.no_ablation and out.exists() and marker in out.read_text():
         # keep the last full run's ablation (it needs the probe and embedding groups: the base model on every domain)
