@@ -66,8 +66,15 @@ def print_sweep_result(result: SweepResult) -> None:
     )
     if result.pareto:
         print(f"Pareto front (quality vs cost): {', '.join(result.pareto)}")
+    if result.story:
+        print("What happened:")
+        for line in result.story:
+            print(f"  - {line}")
+    from domaintune.dashboard import runs_url
+
     print(f"MLflow: {result.tracking_uri} (experiment {result.experiment_id}, sweep run {result.parent_run_id})")
-    print(f"Look at it with: domaintune ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
+    print(f"Look at it with: domaintune ui, then open {runs_url(result.experiment_id)}")
+    print(f"Report: domaintune report {result.parent_run_id} --html sweep.html   (also report.html on the sweep run)")
 
 
 def _describe(strategy: dict) -> str:

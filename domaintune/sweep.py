@@ -286,6 +286,11 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
         figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, labels)
         if config.objectives:
             figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
+        from domaintune.dashboard import publish_sweep
+        from domaintune.reports import SweepInputs
+
+        inputs = SweepInputs(result.to_dict(), config.model_dump(mode="json"), space.spec(), plan.to_dict(), callback.curves)
+        result.story = publish_sweep(tracker, inputs, domain)["story"]
         tracker.finish(result.to_dict(), metrics, figures)
         return result
     except KeyboardInterrupt:
