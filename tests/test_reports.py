@@ -59,10 +59,11 @@ def test_sweep_run_carries_description_plots_dataset_model_and_story(warm_replay
         assert child.data.tags["domaintune.levels"]
         assert child.inputs.dataset_inputs[0].dataset.name == "gcide-law:definition_to_term"
     origins = [c.data.tags["domaintune.origin"] for c in sorted(children, key=lambda c: int(c.info.run_name.split(" ")[0]))]
-    assert origins[0] == "baseline" and "proposal" in origins[1:4]
+    # Two trials start at once (max_concurrent 2), so the baseline is one of the first two.
+    assert "baseline" in origins[:2] and "proposal" in origins[:4]
     # The story the terminal and the description tell.
     story = " ".join(result["story"])
-    assert "Zero-shot baseline (trial 1, plain 0-shot)" in story and "First meta-learner proposal" in story
+    assert re.search(r"Zero-shot baseline \(trial [12], plain 0-shot\)", story) and "First meta-learner proposal" in story
 
 
 def test_report_of_a_sweep_as_json_html_and_terminal(warm_replay_sweep, tmp_path):
@@ -74,7 +75,7 @@ def test_report_of_a_sweep_as_json_html_and_terminal(warm_replay_sweep, tmp_path
     assert report["kind"] == "sweep" and report["domain"] == "gcide-law"
     assert report["best"]["validation"] == result["best_validation"]
     assert report["best"]["validation_ci95"][0] < report["best"]["validation"] < report["best"]["validation_ci95"][1]
-    assert [t["origin"] for t in report["trials"]][0] == "baseline"
+    assert "baseline" in [t["origin"] for t in report["trials"]][:2]
     assert sum(t["origin"] == "proposal" for t in report["trials"]) >= 1
     assert min(t["rank"] for t in report["trials"] if t["rank"]) == 1
     assert set(report["lever_importance"]) <= {"retrieval", "n_shots", "template", "scoring"}
@@ -85,7 +86,7 @@ def test_report_of_a_sweep_as_json_html_and_terminal(warm_replay_sweep, tmp_path
     text = _self_contained(out)
     for heading in ("Optimization history", "Levers", "Lever importance", "Levels side by side", "Cost against quality"):
         assert heading in text
-    assert '"name":"1 \\u00b7 plain 0-shot"' in text  # legends name strategies (JSON-escaped "1 · ..."), not trial ids
+    assert re.search(r'"name":"[12] \\u00b7 plain 0-shot"', text)  # legends name strategies (JSON-escaped "N · ..."), not trial ids
 
     done = domaintune("report", result["parent_run_id"], env=env)
     assert done.returncode == 0 and "Zero-shot baseline" in done.stdout and "proposal" in done.stdout
