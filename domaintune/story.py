@@ -176,7 +176,7 @@ def _sentences(story: SweepStory, n_proposed: int) -> list[str]:
         versus = f"; against the baseline {_compare(fp, story.baseline, n, m)}" if story.baseline and fp.metric is not None else ""
         lines.append(f"First meta-learner proposal (trial {fp.number}, {fp.label}): {fmt_ci(fp.metric, n)}{versus}.")
         ranks = ", ".join(f"trial {t.number} ranked {t.rank if t.rank else '-'}" for t in proposals)
-        lines.append(f"The {len(proposals)} proposals evaluated ({n_proposed} proposed{'' if len(proposals) == n_proposed else ', the rest outside the space or already known'}): {ranks} of {sum(t.rank is not None for t in story.trials)} finished.")
+        lines.append(f"The {len(proposals)} proposals in this space: {ranks} of {sum(t.rank is not None for t in story.trials)} finished trials.")
     elif n_proposed == 0:
         lines.append("No meta-learner proposals (no warm_start section): the search started cold.")
     best = story.best
