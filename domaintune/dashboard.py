@@ -90,11 +90,17 @@ def domain_dataset(domain: Domain) -> Any:
         {"question": [r.get("question", "") for r in rows], "options": [json.dumps(r.get("options", [])) for r in rows], "answer": [r.get("answer") for r in rows]}
     )
     try:
-        source = str(domain_folder(domain.name))
+        source: Any = str(domain_folder(domain.name))
     except Exception:  # noqa: BLE001 - a domain given inline by its files has no folder
-        source = f"domaintune:{domain.name}"
+        from mlflow.data.code_dataset_source import CodeDatasetSource
+
+        source = CodeDatasetSource({"domaintune.domain": domain.name, "domaintune.fingerprint": domain.fingerprint})
     name = f"{domain.name}:{domain.view_name}" if domain.view_name else domain.name
-    return mlflow.data.from_pandas(frame, source=source, name=name, targets="answer", digest=domain.fingerprint)
+    import warnings
+
+    with warnings.catch_warnings():  # "integer column" schema hint: answers are option indices, never missing
+        warnings.simplefilter("ignore", UserWarning)
+        return mlflow.data.from_pandas(frame, source=source, name=name, targets="answer", digest=domain.fingerprint)
 
 
 def log_domain_input(client: Any, run_id: str, dataset: Any, context: str = "validation") -> None:
