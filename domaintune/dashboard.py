@@ -35,7 +35,7 @@ def runs_url(experiment_id: str, base: str = DEFAULT_UI, view: bool = True) -> s
 
 
 def run_url(experiment_id: str, run_id: str, base: str = DEFAULT_UI, artifact: str | None = None) -> str:
-    path = f"/artifactPath/{artifact}" if artifact else ""
+    path = f"/artifacts/{artifact}" if artifact else ""
     return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}{path}?workflowType=machine_learning"
 
 
@@ -190,7 +190,7 @@ def description(report: dict[str, Any], experiment_id: str, run_id: str) -> str:
             value = "-" if t["metric"] is None else f"{t['metric']:.3f}"
             lines.append(f"| {t['number']} | {t['strategy']} | {predicted} | {value} | {t['rank'] or '-'} |")
         lines.append("")
-    report_link = f"#/experiments/{experiment_id}/runs/{run_id}/artifactPath/report.html"
+    report_link = f"#/experiments/{experiment_id}/runs/{run_id}/artifacts/report.html"
     lines += [
         f"**Plots**: [the interactive report]({report_link}) (`report.html`: history, levers, importance, levels, cost),"
         " PNG copies under `plots/`. Offline: `domaintune report " + run_id + " --html sweep.html`.",
