@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
-    from domaintune.reports._sweep import SweepInputs
+    from domaintune.reports import SweepInputs
     from domaintune.tracking import SweepTracker
 
 VIEW_KEY = "domaintune"  # the shared view every domaintune experiment carries
@@ -204,7 +204,7 @@ def publish_sweep(tracker: SweepTracker, inputs: SweepInputs, domain: Domain) ->
 
     matplotlib.use("Agg")
     from domaintune.plots import levels_png, story_png
-    from domaintune.reports._sweep import sweep_html, sweep_report
+    from domaintune.reports import sweep_html, sweep_report
     from domaintune.story import tell
 
     client, run_id = tracker.client, tracker.parent_id
