@@ -19,6 +19,7 @@ class TrialSummary:
     error: str | None = None
     label: str = ""  # the strategy in words (Strategy.describe())
     run_id: str = ""  # its MLflow child run
+    adapter_dir: str = ""  # where its trained adapter was saved (on the node that ran it)
 
 
 @dataclass

@@ -114,6 +114,7 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
                         error=self.errors.get(trial_id),
                         label=strategy.describe(),
                         run_id=tracker.trial_runs.get(trial_id, ""),
+                        adapter_dir=str(last.get("adapter_dir", "") or ""),
                     )
                 )
             return out

@@ -1,0 +1,173 @@
+"""The champion as an ``mlflow.pyfunc`` model: everything a chosen strategy needs to answer.
+
+A logged champion holds ``champion.json`` (the strategy, its prompt template and exemplars, its
+retrieval index reference, the runner settings and the scores it was chosen on), the domain
+snapshot it was chosen on (``domain/``: the train split its exemplars come from and the corpus
+its retrieval index is built from) and, for a training strategy, its trained adapter or soft
+prompt (``adapter/``). The base model is referenced by name (``runner.model``), not copied.
+
+``mlflow.pyfunc.load_model("models:/<domain>@champion").predict(rows)`` takes rows with
+``question`` and ``options`` and returns the chosen option (``answer``, ``answer_index``),
+answered by the same runner code path the sweep scored it with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow.pyfunc
+
+if TYPE_CHECKING:
+    from domaintune.domains import Domain
+    from domaintune.runners import TrialResult
+
+
+def champion_spec(
+    domain: Domain,
+    strategy: dict[str, Any],
+    steps: int,
+    runner: dict[str, Any],
+    validation: dict[str, Any],
+    sweep_run_id: str,
+    has_adapter: bool,
+) -> dict[str, Any]:
+    """The JSON a champion carries: what it is, how it prompts, what it retrieves from."""
+    from domaintune.prompts import TEMPLATES, VIEW_LABELS
+    from domaintune.strategy import Strategy
+
+    parsed = Strategy.from_dict(strategy)
+    view = domain.view_name or "multiple_choice"
+    template = TEMPLATES[parsed.template]
+    labels = VIEW_LABELS.get(view, VIEW_LABELS["multiple_choice"])
+    title = domain.title or domain.name
+    if parsed.n_shots == 0:
+        exemplars: Any = []
+    elif parsed.exemplar_selection == "similar":
+        exemplars = f"the {parsed.n_shots} most similar rows of the train split, chosen per question"
+    elif parsed.exemplar_selection == "diverse":
+        exemplars = f"the {parsed.n_shots} most diverse rows of the train split (seed {runner.get('seed', 0)})"
+    else:
+        from domaintune.runners._prompting import choose_exemplars
+
+        exemplars = choose_exemplars(domain.splits["train"], parsed.n_shots, int(runner.get("seed", 0)))
+    return {
+        "domain": domain.name,
+        "view": view,
+        "domain_version": domain.version,
+        "domain_fingerprint": domain.fingerprint,
+        "strategy": parsed.active(),
+        "description": parsed.describe(),
+        "steps": steps,
+        "runner": runner,
+        "prompt": {
+            "template": parsed.template,
+            "preamble": template.preamble(title, labels),
+            "query_example": template.query("<question>", title, labels),
+            "chat": template.chat,
+            "exemplars": exemplars,
+        },
+        "retrieval": {
+            "method": parsed.retrieval,
+            "top_k": parsed.top_k if parsed.retrieval != "none" else 0,
+            "corpus": "domain/corpus.jsonl.gz" if domain.corpus else None,
+            "passages": len(domain.corpus),
+            "index": "built at load time from the corpus (bm25s / MiniLM)" if parsed.retrieval != "none" else None,
+        },
+        "adapter": "adapter" if has_adapter else None,
+        "sweep_run_id": sweep_run_id,
+        "validation": validation,
+    }
+
+
+class ChampionModel(mlflow.pyfunc.PythonModel):
+    """A chosen strategy that answers questions of its domain (see the module docstring)."""
+
+    def load_context(self, context: Any) -> None:
+        from domaintune.domains import load_domain_folder
+
+        self.spec = json.loads(Path(context.artifacts["champion"]).read_text())
+        domain = load_domain_folder(Path(context.artifacts["domain"]))
+        self.domain = dataclasses.replace(domain, view_name=self.spec["view"])
+        self.adapter = context.artifacts.get("adapter")
+
+    def _strategy(self) -> Any:
+        from domaintune.strategy import Strategy
+
+        strategy = Strategy.from_dict(self.spec["strategy"])
+        if strategy.trains and not self.adapter:
+            # A full fine-tune keeps no adapter: it is retrained with the same seeds to the same step.
+            strategy = strategy.model_copy(update={"steps": self.spec["steps"] or strategy.steps})
+        return strategy
+
+    def _runner(self, **changes: Any) -> Any:
+        from domaintune.runners import make_runner
+        from domaintune.runners._settings import RunnerSettings
+
+        return make_runner(RunnerSettings.model_validate({**self.spec["runner"], **changes}))
+
+    def score(self, domain: Domain, split: str = "validation") -> TrialResult:
+        """Score this champion on another version's ``split`` (its own prompt, exemplars, corpus, adapter)."""
+        rows = domain.view(self.spec["view"]).splits[split] if not domain.view_name else domain.splits[split]
+        target = dataclasses.replace(self.domain, splits={**self.domain.splits, split: rows})
+        if self.spec["runner"].get("kind") == "replay":
+            # A replayed champion answers from its history, which is keyed by domain name.
+            target = dataclasses.replace(target, name=domain.name)
+        return self._runner().run(target, self._strategy(), split=split, load_adapter=self.adapter)
+
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # MLflow reads hints as a schema
+        """Rows with ``question`` and ``options`` -> a frame with ``answer_index`` and ``answer``."""
+        import pandas as pd
+
+        from domaintune.errors import ConfigError
+        from domaintune.runners import scored_rows
+
+        if self.spec["runner"].get("kind") != "lm":
+            raise ConfigError(
+                f"champion of {self.spec['domain']!r} was chosen by the {self.spec['runner'].get('kind')!r} runner "
+                "(a simulated backend answering from a history): it has no model to answer new questions with"
+            )
+        records = model_input.to_dict("records") if isinstance(model_input, pd.DataFrame) else list(model_input)
+        rows = []
+        for number, record in enumerate(records, start=1):
+            options = record.get("options")
+            if hasattr(options, "tolist"):
+                options = options.tolist()
+            if isinstance(options, str):
+                options = json.loads(options)
+            if not isinstance(record.get("question"), str) or not isinstance(options, list) or len(options) < 2:
+                raise ConfigError(f"predict: row {number}: needs a 'question' string and at least 2 'options'")
+            rows.append({"id": str(number - 1), "question": record["question"], "options": [str(o) for o in options], "answer": 0})
+        domain = dataclasses.replace(self.domain, splits={**self.domain.splits, "validation": rows})
+        seed = int(self.spec["runner"].get("seed", 0))
+        order = [int(row["id"]) for row in scored_rows(domain, "validation", 0, seed)]  # the runner's order
+        result = self._runner(questions=len(rows)).run(domain, self._strategy(), split="validation", load_adapter=self.adapter)
+        picked = [0] * len(rows)
+        for position, choice in zip(order, result.predictions or []):
+            picked[position] = int(choice)
+        return pd.DataFrame({"answer_index": picked, "answer": [row["options"][i] for row, i in zip(rows, picked)]})
+
+
+def log_champion(
+    spec: dict[str, Any], domain: Domain, adapter_dir: str | None, registered_name: str, folder: Path
+) -> Any:
+    """Log the pyfunc model in the active run and register it; returns the ModelInfo."""
+    from domaintune.domains import save_domain
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "champion.json").write_text(json.dumps(spec, indent=2, default=str))
+    # A fresh fingerprint: the view's rows are stored, not the glossary they were built from.
+    save_domain(dataclasses.replace(domain, fingerprint=""), folder / "domain")
+    artifacts = {"champion": str(folder / "champion.json"), "domain": str(folder / "domain")}
+    if adapter_dir and (Path(adapter_dir) / "adapter_config.json").exists():
+        artifacts["adapter"] = adapter_dir
+    return mlflow.pyfunc.log_model(
+        name="champion",
+        python_model=ChampionModel(),
+        artifacts=artifacts,
+        registered_model_name=registered_name,
+        # Given, not inferred: inference would load the model and probe its imports.
+        pip_requirements=["domaintune", "mlflow>=3.0", "torch>=2.4", "transformers>=5.0", "peft>=0.17", "pandas"],
+    )
