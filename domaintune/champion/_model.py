@@ -108,14 +108,20 @@ class ChampionModel(mlflow.pyfunc.PythonModel):
 
         return make_runner(RunnerSettings.model_validate({**self.spec["runner"], **changes}))
 
-    def score(self, domain: Domain, split: str = "validation") -> TrialResult:
-        """Score this champion on another version's ``split`` (its own prompt, exemplars, corpus, adapter)."""
+    def score(self, domain: Domain, split: str = "validation", replay_history: list[str] | None = None) -> TrialResult:
+        """Score this champion on another version's ``split`` (its own prompt, exemplars, corpus, adapter).
+
+        A champion chosen by the replay runner answers from a history keyed by domain name;
+        ``replay_history`` (the schedule's current one) stands in for the history it was chosen from.
+        """
         rows = domain.view(self.spec["view"]).splits[split] if not domain.view_name else domain.splits[split]
         target = dataclasses.replace(self.domain, splits={**self.domain.splits, split: rows})
+        changes: dict[str, Any] = {}
         if self.spec["runner"].get("kind") == "replay":
-            # A replayed champion answers from its history, which is keyed by domain name.
             target = dataclasses.replace(target, name=domain.name)
-        return self._runner().run(target, self._strategy(), split=split, load_adapter=self.adapter)
+            if replay_history is not None:
+                changes["history"] = tuple(replay_history)
+        return self._runner(**changes).run(target, self._strategy(), split=split, load_adapter=self.adapter)
 
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # MLflow reads hints as a schema
         """Rows with ``question`` and ``options`` -> a frame with ``answer_index`` and ``answer``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domaintune.errors import ConfigError
 from domaintune.strategy import format_validation_error
@@ -96,16 +96,18 @@ class ScheduleFile(_Section):
     poll_seconds: int = Field(60, ge=1, description="serve: how often due entries are looked for")
     entries: list[Entry] = Field(..., min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_and_due_somehow(self) -> ScheduleFile:
-        names = [e.name for e in self.entries]
+    def problems(self) -> list[str]:
+        """Cross-entry checks, as ``key: message`` (names twice, an entry that can never run)."""
+        out, seen = [], set()
         for index, entry in enumerate(self.entries):
-            if names.count(entry.name) > 1:
-                raise ValueError(f"entries.{index}.name: {entry.name!r} is used twice")
+            if entry.name in seen:
+                out.append(f"entries.{index}.name: {entry.name!r} is used twice")
+            seen.add(entry.name)
             t = entry.triggers
-            if entry.cron is None and not (t.data_changed or t.history_grew or t.base_model_changed or t.champion_below is not None or t.champion_drop is not None):
-                raise ValueError(f"entries.{index}: {entry.name!r} has no cron and no trigger, so it would never run")
-        return self
+            fires = t.data_changed or t.history_grew or t.base_model_changed or t.champion_below is not None or t.champion_drop is not None
+            if entry.cron is None and not fires:
+                out.append(f"entries.{index}: {entry.name!r} has no cron and no trigger, so it would never run")
+        return out
 
 
 class Schedule:
@@ -155,6 +157,9 @@ def load_schedule(path: str | Path) -> Schedule:
         spec = ScheduleFile.model_validate(data)
     except ValidationError as error:
         raise ConfigError(format_validation_error(error, str(path))) from None
+    problems = spec.problems()
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {problem}" for problem in problems))
     schedule = Schedule(path, spec)
     for index, entry in enumerate(spec.entries):
         if not schedule.config_path(entry).exists():

@@ -71,6 +71,7 @@ class _Context:
         self.history_files = history
         self.domain = self.config.load_domain()
         runner = self.config.runner
+        self.replay_history = list(runner.history) if runner.kind == "replay" and runner.history else None
         self.base_model = f"{runner.kind}:{runner.model}" + (f":{','.join(runner.history)}" if runner.kind == "replay" and runner.history else "")
 
     def _store(self) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def list_entries(path: str | Path) -> list[dict[str, Any]]:
                 "domain_fingerprint": ctx.domain.fingerprint,
                 "cron": entry.cron,
                 "due": due,
-                "next_run": _iso(time.time()) if due else _iso(next_cron),
+                "next_run": _iso(time.time()) if due else (_iso(next_cron) if entry.enabled else None),
                 "pending_triggers": fired,
                 "champion_check_due": check_due,
                 "champion": current.version if current is not None else None,
@@ -255,7 +256,7 @@ def _check(schedule: Schedule, ctx: _Context, state: ScheduleState, current: Any
     state.begin(action, str(schedule.path))
     try:
         model = load_champion(ctx.config.tracking.uri, registered_name(ctx.domain.name), current.version)
-        result = model.score(ctx.domain)
+        result = model.score(ctx.domain, replay_history=ctx.replay_history)
         metric = ctx.config.metric if ctx.config.metric in result.metrics else next(iter(result.metrics), ctx.config.metric)
         recorded = record_check(ctx.config.tracking.uri, ctx.domain, result, metric)
     except BaseException as error:
@@ -307,7 +308,9 @@ def _sweep(schedule: Schedule, ctx: _Context, state: ScheduleState, fired: list[
         client = _client(config.tracking.uri)
         current = champion_version(client, registered_name(domain.name))
         if current is not None and champion_result is None:
-            champion_result = load_champion(config.tracking.uri, registered_name(domain.name), current.version).score(domain)
+            champion_result = load_champion(config.tracking.uri, registered_name(domain.name), current.version).score(
+                domain, replay_history=ctx.replay_history
+            )
         validation = {"metric": metric, "value": challenger.metrics.get(metric), "questions": challenger.questions, "sweep_best": result.best_validation}
         spec = champion_spec(domain, strategy.model_dump(), best.steps, config.runner.model_dump(mode="json"), validation, result.parent_run_id, adapter is not None)
         decision = challenge(
