@@ -153,7 +153,7 @@ def challenge(
         "decision": "promoted" if promoted else "refused",
         "reason": reason[:4900],
         "decided_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "previous_champion": current.version if current is not None else "",
+        "previous_champion": str(current.version) if current is not None else "",
     }
     if test is not None:
         tags["paired_test"] = json.dumps(test.to_dict())
@@ -165,7 +165,7 @@ def challenge(
     if promoted:
         client.set_registered_model_alias(name, ALIAS, version)
         client.set_registered_model_tag(name, f"{TAG}champion_reason", reason[:4900])
-    return Decision(name, version, promoted, reason, current.version if current is not None else None, test, test_score if promoted else None)
+    return Decision(name, version, promoted, reason, str(current.version) if current is not None else None, test, test_score if promoted else None)
 
 
 def record_check(uri: str | None, domain: Domain, result: TrialResult, metric: str) -> dict[str, Any]:
@@ -184,7 +184,7 @@ def record_check(uri: str | None, domain: Domain, result: TrialResult, metric: s
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     client.set_model_version_tag(name, current.version, f"{TAG}check.{domain.fingerprint}", json.dumps(check))
-    return {"version": current.version, **check}
+    return {"version": str(current.version), **check}
 
 
 def _version_dict(version: Any, alias_version: str | None) -> dict[str, Any]:

@@ -175,7 +175,7 @@ def list_entries(path: str | Path) -> list[dict[str, Any]]:
                 "next_run": _iso(time.time()) if due else (_iso(next_cron) if entry.enabled else None),
                 "pending_triggers": fired,
                 "champion_check_due": check_due,
-                "champion": current.version if current is not None else None,
+                "champion": str(current.version) if current is not None else None,
                 "champion_check": check,
                 "last_run": None if last is None else {"time": _iso(last.started), "reason": last.reason, "outcome": last.outcome, "sweep_run_id": last.sweep_run_id},
                 "locked_by": holder,
@@ -264,7 +264,7 @@ def _check(schedule: Schedule, ctx: _Context, state: ScheduleState, current: Any
         state.end(action, "KILLED" if action.outcome == "interrupted" else "FAILED", error=f"{type(error).__name__}: {error}")
         raise
     action.outcome = "checked"
-    action.details = {"champion_version": current.version, metric: recorded["value"], "questions": result.questions}
+    action.details = {"champion_version": str(current.version), metric: recorded["value"], "questions": result.questions}
     state.end(action)
     return {"reason": reason, **recorded}, result
 

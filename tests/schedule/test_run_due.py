@@ -100,7 +100,7 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     assert [(r["entry"], r["action"], r["promoted"]) for r in first] == [("evo", "sweep", True)]
     assert first[0]["sweep_run_id"] and first[0]["reason"].startswith("data_changed")
     assert first[0]["strategy"] == _strategy({"n_shots": 3, "scoring": "calibrated"})
-    assert client.get_model_version_by_alias(EVOLVING, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(EVOLVING, "champion").version) == "1"
     # At once again: nothing is due, from the library and from the CLI.
     assert run_due(schedule("1")) == []
     again = cli.invoke(app, ["schedule", "run-due", str(schedule("1")), "--json"])
@@ -116,7 +116,7 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     test = second["paired_test"]
     assert (test["questions"], test["challenger_wins"], test["champion_wins"]) == (40, 16, 0)
     assert test["p_value"] == pytest.approx(2**-16)
-    assert client.get_model_version_by_alias(EVOLVING, "champion").version == "2"
+    assert str(client.get_model_version_by_alias(EVOLVING, "champion").version) == "2"
     assert "promoted" in _version_tags(client, "2")["domaintune.reason"]
     assert json.loads(_version_tags(client, "1")[f"domaintune.check.{load_domain(EVOLVING).fingerprint}"])["value"] == pytest.approx(0.5)
     # The sweep was told the domain's earlier (v1) results.
@@ -142,7 +142,7 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     assert not third["promoted"] and third["version"] == "3"
     assert (third["paired_test"]["challenger_wins"], third["paired_test"]["champion_wins"]) == (4, 1)
     assert third["paired_test"]["p_value"] == pytest.approx(6 / 32)
-    assert client.get_model_version_by_alias(EVOLVING, "champion").version == "2"
+    assert str(client.get_model_version_by_alias(EVOLVING, "champion").version) == "2"
     tags = _version_tags(client, "3")
     assert tags["domaintune.decision"] == "refused" and "p = 0.1875" in tags["domaintune.reason"]
     assert run_due(schedule("3")) == []
@@ -159,6 +159,6 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     assert shown["champion"] == "2" and [v["decision"] for v in shown["versions"]] == ["refused", "promoted", "promoted"]
     rolled = cli.invoke(app, ["champion", "rollback", EVOLVING, "--json"])
     assert rolled.exit_code == 0 and json.loads(rolled.stdout)["champion"] == "1"
-    assert client.get_model_version_by_alias(EVOLVING, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(EVOLVING, "champion").version) == "1"
     refused = cli.invoke(app, ["champion", "rollback", EVOLVING])
     assert refused.exit_code == 2 and "nothing to roll back" in refused.stderr
