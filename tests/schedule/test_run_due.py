@@ -136,6 +136,21 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     out = cli.invoke(app, ["feedback", EVOLVING, "--file", str(feedback), "--history", str(tmp_path / "feedback.jsonl"), "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["new_version"]["version"] == "3"
+    [record] = History.load(tmp_path / "feedback.jsonl").records
+    assert (record.domain, record.domain_version, record.view, record.metric) == (EVOLVING, "2", "definition_to_term", "accuracy")
+    assert record.strategy == _strategy({"n_shots": 0, "scoring": "calibrated"}) and record.outcomes == [0.0, 1.0, 0.0]
+    assert record.questions == 3 and record.value == pytest.approx(1 / 3) and record.source.startswith("feedback:judgments.jsonl")
+    v3 = load_domain(EVOLVING)
+    assert v3.version == "3" and v3.versions[-1] == {"version": "2", "fingerprint": v2.fingerprint}
+    assert [r["term"] for r in v3.splits["validation"] if r["definition"] == asked["question"]] == ["lex mercatoria"]
+    added = [r for r in v3.splits["train"] if r["term"] == "easement of necessity"]
+    assert len(added) == 1 and added[0]["options"][added[0]["answer"]] == added[0]["definition"]
+    assert len(v3.splits["train"]) == len(v2.splits["train"]) + 1
+    import mlflow
+
+    traces = mlflow.search_traces(experiment_ids=[client.get_experiment_by_name("domaintune-feedback").experiment_id], return_type="list")
+    judged = sorted(a.value for trace in traces for a in trace.info.assessments if a.name == "expert_judgment")
+    assert judged == ["accept", "correct", "correct"]
     # ... and run-due checks, sweeps, and refuses a challenger that only edges the champion (4 to 1).
     third = run_due(schedule("3"))[0]
     assert third["check"]["domain_version"] == "3" and third["check"]["value"] == pytest.approx(0.6)
