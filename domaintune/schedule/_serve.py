@@ -29,7 +29,7 @@ def serve(path: str | Path, poll_seconds: int | None = None, log: Log | None = N
     schedule = load_schedule(path)  # a bad file fails here, before anything is scheduled
     every = poll_seconds or schedule.spec.poll_seconds
     scheduler = BlockingScheduler(executors={"default": DebugExecutor()}, timezone="UTC")
-    state = {"running": False, "stopping": False, "ran": 0}
+    state = {"running": False, "stopping": False, "ran": 0, "ticks": 0}
 
     def tick() -> None:
         if state["stopping"]:
@@ -50,6 +50,9 @@ def serve(path: str | Path, poll_seconds: int | None = None, log: Log | None = N
             state["running"] = False
             install()  # ray.init replaces the SIGTERM handler with its own
         state["ran"] += len(results)
+        state["ticks"] += 1
+        if state["ticks"] == 1 and not results:
+            log("serve: nothing due now")
         for result in results:
             if on_result:
                 on_result(result)
@@ -73,12 +76,17 @@ def serve(path: str | Path, poll_seconds: int | None = None, log: Log | None = N
                       max_instances=1, coalesce=True, misfire_grace_time=None)
     log(f"serve: {len(schedule.entries)} entries from {path}, looking for due ones every {every} s (SIGTERM stops)")
     sys.stderr.flush()
+    from apscheduler.jobstores.base import JobLookupError
+
     try:
         scheduler.start()
+    except JobLookupError:
+        # Stopped from inside the running job: the loop then finds its job store already shut down.
+        if not state["stopping"]:
+            raise
     finally:
-        import ray
-
-        if ray.is_initialized():
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
             ray.shutdown()
     log(f"serve: stopped after {state['ran']} runs")
     return int(state["ran"])
