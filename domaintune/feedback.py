@@ -140,7 +140,7 @@ def _key(text: str) -> str:
 
 def _corrected_splits(domain: Any, view: str, judgments: list[Judgment], where: str, seed: int) -> tuple[dict[str, list[dict[str, Any]]], int, int]:
     """The domain's splits with corrections applied: (splits, fixed in place, added to train)."""
-    from domaintune.domains._glossary import N_OPTIONS
+    from domaintune.domains import N_OPTIONS
 
     splits = {split: [dict(row) for row in rows] for split, rows in domain.splits.items()}
     viewed = domain.view(view)
@@ -211,10 +211,10 @@ def _record_in_mlflow(uri: str | None, domain: Any, version: Any, spec: dict[str
     import mlflow
     from mlflow.entities import AssessmentSource
 
-    from domaintune.champion._registry import _client
+    from domaintune.champion import registry_client
     from domaintune.tracking import artifact_location
 
-    client = _client(uri)
+    client = registry_client(uri)
     found = client.get_experiment_by_name(EXPERIMENT)
     experiment_id = found.experiment_id if found else client.create_experiment(EXPERIMENT, artifact_location=artifact_location(client.tracking_uri, EXPERIMENT))
     model = version.name
@@ -251,17 +251,15 @@ def _record_in_mlflow(uri: str | None, domain: Any, version: Any, spec: dict[str
 
 def apply_feedback(domain_name: str, path: str | Path, uri: str | None = None, history: str | Path | None = None) -> dict[str, Any]:
     """Record an expert's judgments on ``domain_name``'s champion; return what was written where."""
-    from domaintune.champion import champion_version, registered_name
-    from domaintune.champion._registry import _client
+    from domaintune.champion import champion_version, registered_name, registry_client
     from domaintune.domains import load_domain, next_version, save_version
-    from domaintune.domains._domain import check_disjoint, validate_rows
     from domaintune.history import History, Record
     from domaintune.runners import question_id
 
     path = Path(path)
     judgments = read_judgments(path)  # every row is checked before anything is written
     domain = load_domain(domain_name)
-    client = _client(uri)
+    client = registry_client(uri)
     name = registered_name(domain.name)
     version = champion_version(client, name)
     if version is None:
@@ -274,10 +272,7 @@ def apply_feedback(domain_name: str, path: str | Path, uri: str | None = None, h
     splits, fixed, added = _corrected_splits(domain, view, judgments, str(path), domain.seed)
     new_domain = None
     if fixed or added:
-        candidate = next_version(domain, splits, note=f"{fixed + added} expert corrections from {path.name}")
-        for split, rows in candidate.splits.items():
-            validate_rows(candidate.name, split, rows, f"{path} (corrected {split} split)", candidate.task)
-        check_disjoint(candidate, f"{path} (corrected domain)")
+        candidate = next_version(domain, splits, note=f"{fixed + added} expert corrections from {path.name}", where=f"{path} (corrected)")
 
     recorded = _record_in_mlflow(uri, domain, version, {"view": view}, judgments, str(path))
     outcomes = [1.0 if j.judgment == "accept" else 0.0 for j in judgments]

@@ -18,9 +18,11 @@ from domaintune.champion._registry import (
     load_champion,
     record_check,
     registered_name,
+    registry_client,
     rollback,
     show,
 )
+from domaintune.champion._spec import champion_spec
 
 __all__ = [
     "ALIAS",
@@ -34,6 +36,8 @@ __all__ = [
     "paired_test",
     "record_check",
     "registered_name",
+    "registry_client",
+    "champion_spec",
     "rollback",
     "show",
     "sign_test_p",

@@ -34,7 +34,7 @@ def registered_name(domain: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", domain).strip("-") or "domain"
 
 
-def _client(uri: str | None) -> Any:
+def registry_client(uri: str | None) -> Any:
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -60,7 +60,7 @@ def load_champion(uri: str | None, name: str, version: str | int | None = None) 
     """The ``ChampionModel`` behind a version (default: the current champion), loaded through pyfunc."""
     import mlflow.pyfunc
 
-    _client(uri)
+    registry_client(uri)
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}" if version else f"models:/{name}@{ALIAS}")
     return model.unwrap_python_model()
 
@@ -109,7 +109,7 @@ def challenge(
 
     from domaintune.champion._model import log_champion
 
-    client = _client(uri)
+    client = registry_client(uri)
     name = registered_name(domain.name)
     current = champion_version(client, name)
     test = None
@@ -170,7 +170,7 @@ def challenge(
 
 def record_check(uri: str | None, domain: Domain, result: TrialResult, metric: str) -> dict[str, Any]:
     """Keep the champion's score on a domain version on its model version (``check.<fingerprint>``)."""
-    client = _client(uri)
+    client = registry_client(uri)
     name = registered_name(domain.name)
     current = champion_version(client, name)
     if current is None:
@@ -213,7 +213,7 @@ def show(uri: str | None, domain: str) -> dict[str, Any]:
     """The domain's champion and every version with its decision and reason, newest first."""
     from mlflow.exceptions import MlflowException
 
-    client = _client(uri)
+    client = registry_client(uri)
     name = registered_name(domain)
     try:
         client.get_registered_model(name)
@@ -233,7 +233,7 @@ def show(uri: str | None, domain: str) -> dict[str, Any]:
 
 def rollback(uri: str | None, domain: str) -> dict[str, Any]:
     """Move the alias back to the champion the current one replaced; the current one is tagged rolled back."""
-    client = _client(uri)
+    client = registry_client(uri)
     name = registered_name(domain)
     current = champion_version(client, name)
     if current is None:

@@ -21,7 +21,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from domaintune.domains._domain import SPLITS, Domain
+from domaintune.domains._domain import SPLITS, Domain, check_disjoint, validate_rows
 from domaintune.domains._glossary import clean_definition, glossary_rows
 from domaintune.domains._store import load_domain_folder, save_domain
 from domaintune.domains._user import user_domains_dir
@@ -39,11 +39,16 @@ def releases_dir(builtin_folder: Path) -> Path:
     return builtin_folder / "releases"
 
 
-def next_version(domain: Domain, splits: dict[str, list[dict[str, Any]]], corpus: list[dict[str, Any]] | None = None, note: str = "") -> Domain:
-    """The domain with new rows, as its next version (earlier fingerprint kept in ``versions``)."""
+def next_version(
+    domain: Domain, splits: dict[str, list[dict[str, Any]]], corpus: list[dict[str, Any]] | None = None, note: str = "", where: str = ""
+) -> Domain:
+    """The domain with new rows, as its next version (earlier fingerprint kept in ``versions``);
+    the rows are validated as a loaded domain's are, errors naming ``where``, split and row."""
     versions = [*domain.versions, {"version": domain.version, "fingerprint": domain.fingerprint}]
     description = f"{domain.description}; v{int(domain.version) + 1}: {note}".strip("; ") if note else domain.description
-    return dataclasses.replace(
+    for split, rows in splits.items():
+        validate_rows(domain.name, split, rows, f"{where or domain.name} ({split} split)", domain.task)
+    new = dataclasses.replace(
         domain,
         splits=splits,
         corpus=domain.corpus if corpus is None else corpus,
@@ -53,6 +58,8 @@ def next_version(domain: Domain, splits: dict[str, list[dict[str, Any]]], corpus
         view_name="",
         fingerprint="",
     )
+    check_disjoint(new, where or domain.name)
+    return new
 
 
 def save_version(domain: Domain) -> Path:

@@ -89,10 +89,9 @@ def _champion_check(ctx: _Context) -> tuple[Any, dict[str, Any] | None, bool]:
     """(champion version or None, its recorded check on the current fingerprint or None, check needed)."""
     import json
 
-    from domaintune.champion import champion_version, registered_name
-    from domaintune.champion._registry import _client
+    from domaintune.champion import champion_version, registered_name, registry_client
 
-    client = _client(ctx.config.tracking.uri)
+    client = registry_client(ctx.config.tracking.uri)
     current = champion_version(client, registered_name(ctx.domain.name))
     if current is None:
         return None, None, False
@@ -270,9 +269,7 @@ def _check(schedule: Schedule, ctx: _Context, state: ScheduleState, current: Any
 
 
 def _sweep(schedule: Schedule, ctx: _Context, state: ScheduleState, fired: list[str], champion_result: Any, log: Log) -> dict[str, Any]:
-    from domaintune.champion import challenge, load_champion, registered_name
-    from domaintune.champion._model import champion_spec
-    from domaintune.champion._registry import _client, champion_version
+    from domaintune.champion import challenge, champion_spec, champion_version, load_champion, registered_name, registry_client
     from domaintune.runners import make_runner
     from domaintune.strategy import Strategy
     from domaintune.sweep import run_sweep
@@ -305,7 +302,7 @@ def _sweep(schedule: Schedule, ctx: _Context, state: ScheduleState, fired: list[
         # report only the mean), scored again by the same runner: the paired test needs them.
         challenger = make_runner(config.runner).run(domain, strategy, split="validation", load_adapter=adapter)
         metric = config.metric if config.metric in challenger.metrics else next(iter(challenger.metrics), config.metric)
-        client = _client(config.tracking.uri)
+        client = registry_client(config.tracking.uri)
         current = champion_version(client, registered_name(domain.name))
         if current is not None and champion_result is None:
             champion_result = load_champion(config.tracking.uri, registered_name(domain.name), current.version).score(
