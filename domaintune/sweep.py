@@ -185,16 +185,10 @@ def _scheduler(config: SweepConfig, space: SearchSpace) -> Any:
     )
 
 
-def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1) -> SweepResult:
-    """Run the sweep the config describes; record it in MLflow; score the best strategy on test."""
-    from ray import tune
-
+def _checked(config: SweepConfig) -> tuple[SearchSpace, Domain]:
+    """The space (parsed once, here) and the domain, with the metric checked against its task."""
     from domaintune.domains import TASK_METRICS
-    from domaintune.meta import plan_warm_start
-    from domaintune.runners import make_runner
-    from domaintune.tracking import SweepTracker
 
-    started = time.perf_counter()
     space = config.search_space()
     if not space.searched:
         raise ConfigError("space: every lever is fixed; give at least one lever choices or a range")
@@ -202,12 +196,48 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
     known = TASK_METRICS[domain.task] + ("train_loss",)
     if config.metric not in known:
         raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
+    return space, domain
+
+
+def _tuner(config: SweepConfig, space: SearchSpace, domain: Domain, plan: WarmStartPlan, name: str, callback: Any, verbose: int) -> Any:
+    from ray import tune
+
+    trainable = tune.with_resources(
+        tune.with_parameters(_trainable, domain=domain, settings=config.runner, fixed=space.fixed),
+        {"cpu": config.search.cpus_per_trial, "gpu": config.search.gpus_per_trial},
+    )
+    storage = Path(config.storage or ".domaintune/ray_results").expanduser().resolve()
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=_searcher(config, space, plan),
+            scheduler=_scheduler(config, space),
+            num_samples=config.search.num_samples,
+            reuse_actors=config.search.reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=str(storage),
+            callbacks=[callback],
+            verbose=verbose,
+            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+        ),
+    )
+
+
+def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1) -> SweepResult:
+    """Run the sweep the config describes; record it in MLflow; score the best strategy on test."""
+    from domaintune.meta import plan_warm_start
+    from domaintune.runners import make_runner
+    from domaintune.tracking import SweepTracker
+
+    started = time.perf_counter()
+    space, domain = _checked(config)
     plan = plan_warm_start(config, domain, space)
     # Before any run is opened: an unreachable store, a missing model or history fails with nothing half-recorded.
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
     runner = make_runner(config.runner)
     runner.prepare()
-
     tracker.start(
         config.name,
         config.model_dump(mode="json"),
@@ -225,27 +255,7 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
             tracker.log_dict(plan.to_dict(), "warm_start.json")
         init_ray(address or config.address)
         callback = _tracking_callback(tracker, space, domain, config.metric)
-        trainable = tune.with_resources(
-            tune.with_parameters(_trainable, domain=domain, settings=config.runner, fixed=space.fixed),
-            {"cpu": config.search.cpus_per_trial, "gpu": config.search.gpus_per_trial},
-        )
-        storage = Path(config.storage or ".domaintune/ray_results").expanduser().resolve()
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=_searcher(config, space, plan),
-                scheduler=_scheduler(config, space),
-                num_samples=config.search.num_samples,
-                reuse_actors=config.search.reuse_actors,
-            ),
-            run_config=tune.RunConfig(
-                name=f"{config.name}-{tracker.parent_id}",
-                storage_path=str(storage),
-                callbacks=[callback],
-                verbose=verbose,
-                failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
-            ),
-        )
+        tuner = _tuner(config, space, domain, plan, f"{config.name}-{tracker.parent_id}", callback, verbose)
         fit_started = time.perf_counter()
         tuner.fit()
         timings = {"setup": fit_started - started, "fit": time.perf_counter() - fit_started}
@@ -256,39 +266,7 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
                     tracker.end_trial(trial.trial_id, "KILLED")
             tracker.close("KILLED", error="sweep interrupted")
             return _result(config, domain, tracker, trials, None, None, 0, started, interrupted=True)
-        best = best_trial(trials, config.mode)
-        test_metric, test_score, test_questions = config.metric, None, 0
-        if best is not None:
-            from domaintune.runners import score_test
-
-            test_started = time.perf_counter()
-            adapter_dir = str(callback.last[best.trial_id].get("adapter_dir", ""))
-            outcome = score_test(runner, domain, callback.strategies[best.trial_id], best.steps, adapter_dir)
-            # A training-time metric (train_loss) has no test value: the task metric stands in for it.
-            test_metric = config.metric if config.metric in outcome.metrics else TASK_METRICS[domain.task][0]
-            test_score, test_questions = outcome.metrics.get(test_metric), outcome.questions
-            timings["test"] = time.perf_counter() - test_started
-        result = _result(config, domain, tracker, trials, best, test_score, test_questions, started)
-        result.timings = timings
-        objectives = [(config.metric, config.mode)] + [(o.metric, o.mode) for o in config.objectives]
-        if config.objectives:
-            result.pareto = pareto_front(trials, objectives)
-            for trial_id in result.pareto:
-                tracker.set_trial_tag(trial_id, "domaintune.pareto", "true")
-        metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
-        if best is not None:
-            metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]
-            if test_score is not None:
-                metrics[f"test_{test_metric}"] = test_score
-            metrics.update({f"best_cost.{k}": v for k, v in best.cost.items()})
-        from domaintune.plots import pareto_figure, sweep_figures
-
-        labels = {t.trial_id: t.label for t in trials}
-        figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, labels)
-        if config.objectives:
-            figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
-        tracker.finish(result.to_dict(), metrics, figures)
-        return result
+        return _conclude(config, domain, runner, tracker, callback, trials, started, timings)
     except KeyboardInterrupt:
         tracker.close("KILLED", error="sweep interrupted (KeyboardInterrupt)")
         raise
@@ -297,6 +275,46 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
         raise
     finally:
         tracker.close("KILLED")
+
+
+def _conclude(
+    config: SweepConfig, domain: Domain, runner: Any, tracker: SweepTracker, callback: Any,
+    trials: list[TrialSummary], started: float, timings: dict[str, float],
+) -> SweepResult:
+    """After the search: the best trial, its test score (the test split's only use), the Pareto
+    front, the parent run's metrics and plots; closes the parent run."""
+    from domaintune.domains import TASK_METRICS
+    from domaintune.runners import score_test
+
+    best = best_trial(trials, config.mode)
+    test_metric, test_score, test_questions = config.metric, None, 0
+    if best is not None:
+        test_started = time.perf_counter()
+        adapter_dir = str(callback.last[best.trial_id].get("adapter_dir", ""))
+        outcome = score_test(runner, domain, callback.strategies[best.trial_id], best.steps, adapter_dir)
+        # A training-time metric (train_loss) has no test value: the task metric stands in for it.
+        test_metric = config.metric if config.metric in outcome.metrics else TASK_METRICS[domain.task][0]
+        test_score, test_questions = outcome.metrics.get(test_metric), outcome.questions
+        timings["test"] = time.perf_counter() - test_started
+    result = _result(config, domain, tracker, trials, best, test_score, test_questions, started)
+    result.timings = timings
+    if config.objectives:
+        result.pareto = pareto_front(trials, [(config.metric, config.mode)] + [(o.metric, o.mode) for o in config.objectives])
+        for trial_id in result.pareto:
+            tracker.set_trial_tag(trial_id, "domaintune.pareto", "true")
+    metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
+    if best is not None:
+        metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]
+        if test_score is not None:
+            metrics[f"test_{test_metric}"] = test_score
+        metrics.update({f"best_cost.{k}": v for k, v in best.cost.items()})
+    from domaintune.plots import pareto_figure, sweep_figures
+
+    figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, {t.trial_id: t.label for t in trials})
+    if config.objectives:
+        figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
+    tracker.finish(result.to_dict(), metrics, figures)
+    return result
 
 
 def _result(
