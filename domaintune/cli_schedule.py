@@ -33,7 +33,7 @@ def register(app: typer.Typer, domains_app: typer.Typer, guarded: Callable[[Call
                 print_json(rows)
                 return
             for row in rows:
-                state = "due now" if row["due"] else f"next {row['next_run'] or 'when a trigger fires'}"
+                state = "disabled" if not row["enabled"] else ("due now" if row["due"] else f"next {row['next_run'] or 'when a trigger fires'}")
                 champion = f"champion v{row['champion']}" if row["champion"] else "no champion"
                 typer.echo(f"{row['entry']:24} {row['domain']} v{row['domain_version']}  {state}  {champion}")
                 for trigger in row["pending_triggers"]:

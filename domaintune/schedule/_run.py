@@ -268,6 +268,23 @@ def _check(schedule: Schedule, ctx: _Context, state: ScheduleState, current: Any
     return {"reason": reason, **recorded}, result
 
 
+def _trial_outcomes(best: Any) -> Any:
+    """The chosen trial's per-question validation outcomes, as its worker wrote them, or None."""
+    import json
+
+    from domaintune.runners import TrialResult
+    from domaintune.sweep import OUTCOMES_FILE
+
+    path = Path(best.trial_dir) / OUTCOMES_FILE if best.trial_dir else None
+    if path is None or not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if int(data.get("step", -1)) != best.steps:
+        return None
+    return TrialResult(metrics=data["metrics"], cost={}, split="validation", steps=best.steps, questions=len(data["question_ids"]),
+                       question_ids=data["question_ids"], outcomes=data["outcomes"])
+
+
 def _sweep(schedule: Schedule, ctx: _Context, state: ScheduleState, fired: list[str], champion_result: Any, log: Log) -> dict[str, Any]:
     from domaintune.champion import challenge, champion_spec, champion_version, load_champion, registered_name, registry_client
     from domaintune.runners import make_runner
@@ -298,9 +315,12 @@ def _sweep(schedule: Schedule, ctx: _Context, state: ScheduleState, fired: list[
         if strategy.trains:
             strategy = strategy.model_copy(update={"steps": best.steps or strategy.steps})
         adapter = best.adapter_dir if best.adapter_dir and (Path(best.adapter_dir) / "adapter_config.json").exists() else None
-        # The challenger's per-question outcomes on the sweep's validation questions (the trials
-        # report only the mean), scored again by the same runner: the paired test needs them.
-        challenger = make_runner(config.runner).run(domain, strategy, split="validation", load_adapter=adapter)
+        challenger = _trial_outcomes(best)
+        out["challenger_outcomes"] = "from the trial"
+        if challenger is None:
+            # The trial ran on another node (or was cut short): the same runner scores it again.
+            challenger = make_runner(config.runner).run(domain, strategy, split="validation", load_adapter=adapter)
+            out["challenger_outcomes"] = "scored again"
         metric = config.metric if config.metric in challenger.metrics else next(iter(challenger.metrics), config.metric)
         client = registry_client(config.tracking.uri)
         current = champion_version(client, registered_name(domain.name))

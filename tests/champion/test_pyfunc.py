@@ -65,7 +65,8 @@ def test_a_scheduled_champion_answers_in_a_fresh_process_with_its_recorded_accur
     assert result["promoted"] and result["version"] == "1"
     client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
     recorded = client.get_run(result["sweep_run_id"]).data.metrics["best_validation_accuracy"]
-    # The challenger was scored again by the driver; it must reproduce the trial's score.
+    # The challenger's per-question outcomes are the trial's own (its worker wrote them).
+    assert result["challenger_outcomes"] == "from the trial"
     assert result["validation"]["value"] == pytest.approx(recorded, abs=1e-12)
     assert result["validation"]["questions"] == QUESTIONS
     version = client.get_model_version("gcide-law-evolving", "1")

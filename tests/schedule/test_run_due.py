@@ -100,6 +100,7 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     assert [(r["entry"], r["action"], r["promoted"]) for r in first] == [("evo", "sweep", True)]
     assert first[0]["sweep_run_id"] and first[0]["reason"].startswith("data_changed")
     assert first[0]["strategy"] == _strategy({"n_shots": 3, "scoring": "calibrated"})
+    assert first[0]["challenger_outcomes"] == "from the trial"
     assert str(client.get_model_version_by_alias(EVOLVING, "champion").version) == "1"
     # At once again: nothing is due, from the library and from the CLI.
     assert run_due(schedule("1")) == []
