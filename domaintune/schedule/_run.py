@@ -351,7 +351,13 @@ def _sweep(schedule: Schedule, ctx: _Context, state: ScheduleState, fired: list[
         log(f"{entry.name}: {decision.reason}")
         state.end(action)
         return out
+    except Exception as error:  # noqa: BLE001 - recorded and returned; the next run-due tries again
+        action.outcome = "failed"
+        state.end(action, "FAILED", error=f"{type(error).__name__}: {error}")
+        out.update(outcome="failed", error=f"{type(error).__name__}: {error}")
+        log(f"{entry.name}: failed: {out['error']}")
+        return out
     except BaseException as error:
-        action.outcome = "interrupted" if isinstance(error, (KeyboardInterrupt, SystemExit)) else "failed"
-        state.end(action, "KILLED" if action.outcome == "interrupted" else "FAILED", error=f"{type(error).__name__}: {error}")
+        action.outcome = "interrupted"
+        state.end(action, "KILLED", error=f"{type(error).__name__}: {error}")
         raise
