@@ -421,3 +421,12 @@ def model_prepare(
     from domaintune.models import prepare_model
 
     typer.echo(_guarded(lambda: prepare_model(name, cache_dir)))
+
+
+def _register_loop_commands() -> None:
+    from domaintune.cli_schedule import register
+
+    register(app, domains_app, _guarded, _print_json)
+
+
+_register_loop_commands()

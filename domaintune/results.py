@@ -19,6 +19,8 @@ class TrialSummary:
     error: str | None = None
     label: str = ""  # the strategy in words (Strategy.describe())
     run_id: str = ""  # its MLflow child run
+    adapter_dir: str = ""  # where its trained adapter was saved (on the node that ran it)
+    trial_dir: str = ""  # its Ray trial folder (on the node that ran it): outcomes.json when it finished
 
 
 @dataclass

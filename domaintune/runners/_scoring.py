@@ -74,7 +74,20 @@ def outcomes(
     calibration: list[int] | None = None,
 ) -> list[int]:
     """1 per item whose answer gets the highest score, else 0 (kept per question so that two
-    strategies scored on the same questions can be compared paired).
+    strategies scored on the same questions can be compared paired). See ``choices``."""
+    picked = choices(model, prefix_ids, items, pad_id, start=start, calibration=calibration)
+    return [int(choice == item.answer) for choice, item in zip(picked, items)]
+
+
+def choices(
+    model: Any,
+    prefix_ids: list[int],
+    items: list[EncodedItem],
+    pad_id: int,
+    start: Callable[[], tuple[Any, Any, int]] | None = None,
+    calibration: list[int] | None = None,
+) -> list[int]:
+    """The index of the highest-scoring option of every item (what a deployed champion answers).
 
     ``start()`` gives (model to score with, starting cache, its length): a trained soft prompt
     is such a start; by default the cache starts empty. With ``calibration`` (the ids of a
@@ -87,7 +100,7 @@ def outcomes(
     # `past_key_values` works through transformers 5.39 and is the only name in older 5.x.
     warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
     model.eval()
-    correct: list[int] = []
+    picked: list[int] = []
     with torch.no_grad():
         scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
@@ -103,5 +116,5 @@ def outcomes(
                     for option, value in zip(missing, option_scores(scorer, prefix_cache, start_len + len(prefix_ids), neutral, pad_id)):
                         prior[tuple(option)] = value
                 scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
-            correct.append(int(max(range(len(scores)), key=scores.__getitem__) == item.answer))
-    return correct
+            picked.append(max(range(len(scores)), key=scores.__getitem__))
+    return picked
