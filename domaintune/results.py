@@ -19,6 +19,8 @@ class TrialSummary:
     error: str | None = None
     label: str = ""  # the strategy in words (Strategy.describe())
     run_id: str = ""  # its MLflow child run
+    adapter_dir: str = ""  # where its trained adapter was saved (on the node that ran it)
+    trial_dir: str = ""  # its Ray trial folder (on the node that ran it): outcomes.json when it finished
 
 
 @dataclass
@@ -41,6 +43,7 @@ class SweepResult:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # setup, fit (the trials), test
     pareto: list[str] = field(default_factory=list)  # trial ids on the Pareto front (multi-objective sweeps)
+    story: list[str] = field(default_factory=list)  # baseline, first proposal, where the search went (domaintune.story)
     interrupted: bool = False
     resumed: bool = False
 

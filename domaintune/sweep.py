@@ -8,6 +8,7 @@ What to evaluate first comes from ``meta.plan_warm_start``; what a sweep produce
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from domaintune.strategy import Strategy
     from domaintune.tracking import SweepTracker
 
+OUTCOMES_FILE = "outcomes.json"  # written in a finished trial's folder: its per-question outcomes
 # Environment every trial process gets: no hub lookups, quiet libraries, one BLAS thread.
 WORKER_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -43,13 +45,19 @@ def _trainable(params: dict[str, Any], domain: Domain, settings: RunnerSettings,
     from domaintune.strategy import Strategy
 
     strategy = Strategy.from_dict({**fixed, **params}, where="trial")
-    adapter_dir = str(Path(tune.get_context().get_trial_dir()) / "adapter")
+    trial_dir = Path(tune.get_context().get_trial_dir())
+    adapter_dir = str(trial_dir / "adapter")
 
     def report(step: int, metrics: dict[str, float], cost: dict[str, float]) -> None:
         costs = {f"cost.{k}": v for k, v in cost.items()}
-        tune.report({**metrics, **costs, "step": step, "adapter_dir": adapter_dir if strategy.trains else ""})
+        tune.report({**metrics, **costs, "step": step, "adapter_dir": adapter_dir if strategy.trains else "", "trial_dir": str(trial_dir)})
 
-    make_runner(settings).run(domain, strategy, report=report, adapter_dir=adapter_dir)
+    result = make_runner(settings).run(domain, strategy, report=report, adapter_dir=adapter_dir)
+    if result.question_ids and result.outcomes is not None:
+        # The last report's per-question outcomes: a challenger is compared with its champion on them.
+        (trial_dir / OUTCOMES_FILE).write_text(json.dumps({
+            "step": result.steps, "metrics": result.metrics, "question_ids": result.question_ids, "outcomes": result.outcomes,
+        }))
 
 
 def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain, metric: str) -> Any:
@@ -114,6 +122,8 @@ def _tracking_callback(tracker: SweepTracker, space: SearchSpace, domain: Domain
                         error=self.errors.get(trial_id),
                         label=strategy.describe(),
                         run_id=tracker.trial_runs.get(trial_id, ""),
+                        adapter_dir=str(last.get("adapter_dir", "") or ""),
+                        trial_dir=str(last.get("trial_dir", "") or ""),
                     )
                 )
             return out
@@ -265,7 +275,7 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
                     tracker.end_trial(trial.trial_id, "KILLED")
             tracker.close("KILLED", error="sweep interrupted")
             return _result(config, domain, tracker, trials, None, None, 0, started, interrupted=True)
-        return _conclude(config, domain, runner, tracker, callback, trials, started, timings)
+        return _conclude(config, domain, runner, tracker, callback, trials, started, timings, space, plan)
     except KeyboardInterrupt:
         tracker.close("KILLED", error="sweep interrupted (KeyboardInterrupt)")
         raise
@@ -278,10 +288,10 @@ def run_sweep(config: SweepConfig, address: str | None = None, verbose: int = 1)
 
 def _conclude(
     config: SweepConfig, domain: Domain, runner: Any, tracker: SweepTracker, callback: Any,
-    trials: list[TrialSummary], started: float, timings: dict[str, float],
+    trials: list[TrialSummary], started: float, timings: dict[str, float], space: SearchSpace, plan: WarmStartPlan,
 ) -> SweepResult:
     """After the search: the best trial, its test score (the test split's only use), the Pareto
-    front, the parent run's metrics and plots; closes the parent run."""
+    front, the parent run's metrics, plots, report and description; closes the parent run."""
     from domaintune.domains import TASK_METRICS
     from domaintune.runners import score_test
 
@@ -312,6 +322,11 @@ def _conclude(
     figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, {t.trial_id: t.label for t in trials})
     if config.objectives:
         figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
+    from domaintune.dashboard import publish_sweep
+    from domaintune.reports import SweepInputs
+
+    inputs = SweepInputs(result.to_dict(), config.model_dump(mode="json"), space.spec(), plan.to_dict(), callback.curves)
+    result.story = publish_sweep(tracker, inputs, domain)["story"]
     tracker.finish(result.to_dict(), metrics, figures)
     return result
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from domaintune.domains._domain import SPLITS, TASK_METRICS, TASKS, VIEWS, Domain, answer_text, compute_fingerprint
+from domaintune.domains._evolving import EVOLVING, build_release, next_version, release_domain, save_version
+from domaintune.domains._glossary import N_OPTIONS
 from domaintune.domains._store import load_domain_folder, read_jsonl, save_domain
 from domaintune.domains._user import import_domain, user_domains_dir
 from domaintune.errors import DomainError
@@ -15,6 +17,13 @@ __all__ = [
     "TASK_METRICS",
     "VIEWS",
     "BUILTIN_DIR",
+    "EVOLVING",
+    "N_OPTIONS",
+    "build_release",
+    "load_domain_folder",
+    "next_version",
+    "release_domain",
+    "save_version",
     "Domain",
     "add_domain",
     "domain_folder",

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from domaintune.domains import BUILTIN_DIR, Domain, save_domain
+from domaintune.domains import BUILTIN_DIR, EVOLVING, Domain, build_release, save_domain
 from domaintune.domains._glossary import glossary_splits
 from domaintune.domains.builders import foldoc, freedict, gcide, jargon, vera, wordnet
 
@@ -151,6 +151,7 @@ def builders() -> dict[str, Callable[[], Domain]]:
     out["vera"] = lambda: make_domain(
         "vera", "computing acronyms", vera.glossary(), vera, "V.E.R.A.: acronym <-> expansion", "wordnet"
     )
+    out[EVOLVING] = lambda: build_release("1")  # from the shipped gcide-law; later releases: python -m domaintune.domains._evolving
     out["wordnet"] = lambda: make_domain(
         "wordnet", "general English", wordnet.glossary(), wordnet, "WordNet nouns: general English control", "gcide"
     )

@@ -11,6 +11,7 @@ from domaintune.runners._chosen import score_test
 from domaintune.runners._lm import METRIC, LMRunner
 from domaintune.runners._registry import DESCRIPTIONS, RUNNERS, make_runner, register_runner
 from domaintune.runners._replay import ReplayRunner
+from domaintune.runners._prompting import choose_exemplars
 from domaintune.runners._settings import RunnerSettings
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Runner",
     "RunnerSettings",
     "TrialResult",
+    "choose_exemplars",
     "make_runner",
     "question_id",
     "register_runner",

@@ -38,6 +38,7 @@ class TrialResult:
     questions: int = 0  # how many questions the metrics are the mean of
     question_ids: list[str] | None = None  # which, in order (paired comparisons)
     outcomes: list[float] | None = None  # per scored question: 1/0 (multiple choice) or token F1 (free text)
+    predictions: list[int] | None = None  # per scored question: the chosen option's index (multiple choice)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -66,7 +66,7 @@ class LMRunner:
         from domaintune.runners._generation import qa_scores
         from domaintune.runners._graph import facts_for
         from domaintune.runners._retrieval import retriever
-        from domaintune.runners._scoring import outcomes
+        from domaintune.runners._scoring import choices
         from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
 
         s = self.settings
@@ -148,9 +148,10 @@ class LMRunner:
                 metrics, generated, result.outcomes = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
                 cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
             else:
-                result.outcomes = outcomes(
+                result.predictions = choices(
                     model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration, pack_tokens=s.pack_tokens
                 )
+                result.outcomes = [int(p == item.answer) for p, item in zip(result.predictions, items)]
                 metrics = {METRIC: sum(result.outcomes) / len(result.outcomes)}
                 cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["eval_seconds"] += time.perf_counter() - began

@@ -167,7 +167,21 @@ def outcomes(
     pack_tokens: int = 0,
 ) -> list[int]:
     """1 per item whose answer gets the highest score, else 0 (kept per question so that two
-    strategies scored on the same questions can be compared paired).
+    strategies scored on the same questions can be compared paired). See ``choices``."""
+    picked = choices(model, prefix_ids, items, pad_id, start=start, calibration=calibration, pack_tokens=pack_tokens)
+    return [int(choice == item.answer) for choice, item in zip(picked, items)]
+
+
+def choices(
+    model: Any,
+    prefix_ids: list[int],
+    items: list[EncodedItem],
+    pad_id: int,
+    start: Callable[[], tuple[Any, Any, int]] | None = None,
+    calibration: list[int] | None = None,
+    pack_tokens: int = 0,
+) -> list[int]:
+    """The index of the highest-scoring option of every item (what a deployed champion answers).
 
     ``start()`` gives (model to score with, starting cache, its length): a trained soft prompt
     is such a start; by default the cache starts empty. With ``calibration`` (the ids of a
@@ -185,13 +199,13 @@ def outcomes(
     # `past_key_values` works through transformers 5.39 and is the only name in older 5.x.
     warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
     model.eval()
-    correct: list[int] = []
+    picked: list[int] = []
     with torch.no_grad():
         scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
             scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
         if pack_tokens > 0:
-            return _packed_outcomes(scorer, prefix_cache, start_len + len(prefix_ids), items, calibration, pack_tokens)
+            return _packed_choices(scorer, prefix_cache, start_len + len(prefix_ids), items, calibration, pack_tokens)
         prior: dict[tuple[int, ...], float] = {}
         for item in items:
             scores = option_scores(scorer, prefix_cache, start_len + len(prefix_ids), item, pad_id)
@@ -203,11 +217,11 @@ def outcomes(
                     for option, value in zip(missing, option_scores(scorer, prefix_cache, start_len + len(prefix_ids), neutral, pad_id)):
                         prior[tuple(option)] = value
                 scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
-            correct.append(int(max(range(len(scores)), key=scores.__getitem__) == item.answer))
-    return correct
+            picked.append(max(range(len(scores)), key=scores.__getitem__))
+    return picked
 
 
-def _packed_outcomes(
+def _packed_choices(
     scorer: Any, prefix_cache: Any, prefix_len: int, items: list[EncodedItem], calibration: list[int] | None, budget: int
 ) -> list[int]:
     prior: dict[tuple[int, ...], float] = {}
@@ -220,11 +234,11 @@ def _packed_outcomes(
         for group in _pack(neutral, budget):
             for item, scores in zip((neutral[i] for i in group), packed_option_scores(scorer, prefix_cache, prefix_len, [neutral[i] for i in group])):
                 prior.update({tuple(o): v for o, v in zip(item.options, scores)})
-    correct: list[int] = []
+    picked: list[int] = []
     for group in _pack(items, budget):
         chunk = [items[i] for i in group]
         for item, scores in zip(chunk, packed_option_scores(scorer, prefix_cache, prefix_len, chunk)):
             if calibration is not None:
                 scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
-            correct.append(int(max(range(len(scores)), key=scores.__getitem__) == item.answer))
-    return correct
+            picked.append(max(range(len(scores)), key=scores.__getitem__))
+    return picked
