@@ -103,9 +103,16 @@ class SweepTracker:
         self.trial_tags: dict[str, str] = {}
 
     def start(
-        self, name: str, config: dict[str, Any], space: dict[str, Any], domain: Domain, trial_tags: dict[str, str] | None = None
+        self,
+        name: str,
+        config: dict[str, Any],
+        space: dict[str, Any],
+        domain: Domain,
+        trial_tags: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
-        """Open the sweep's parent run; ``trial_tags`` go on every trial run (what history needs)."""
+        """Open the sweep's parent run; ``trial_tags`` go on every trial run (what history needs),
+        ``tags`` on the parent (the sweep key, the driver's identity)."""
         self.trial_tags = dict(trial_tags or {})
         run = self.client.create_run(
             self.experiment_id,
@@ -116,6 +123,7 @@ class SweepTracker:
                 "domaintune.domain_view": domain.view_name,
                 "domaintune.domain_version": domain.version,
                 "domaintune.domain_fingerprint": domain.fingerprint,
+                **(tags or {}),
             },
         )
         self.parent_id = run.info.run_id
@@ -127,13 +135,30 @@ class SweepTracker:
         self.client.log_dict(self.parent_id, space, "search_space.json")
         return self.parent_id
 
+    def attach(self, parent_id: str, trial_tags: dict[str, str] | None = None, trial_runs: dict[str, str] | None = None) -> None:
+        """Continue a sweep's existing parent run (a resumed sweep): it is RUNNING again."""
+        self.trial_tags = dict(trial_tags or {})
+        self.client.update_run(parent_id, status="RUNNING")
+        self.parent_id = parent_id
+        self.open_runs.add(parent_id)
+        self.trial_runs.update(trial_runs or {})
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Tags on the sweep's parent run."""
+        from mlflow.entities import RunTag
+
+        assert self.parent_id
+        self.client.log_batch(self.parent_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
     def _log_params(self, run_id: str, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
         # MlflowClient.log_batch splits into the store's own batch limits.
         self.client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
 
-    def start_trial(self, trial_id: str, strategy: dict[str, Any], domain: Domain, label: str = "") -> str:
+    def start_trial(
+        self, trial_id: str, strategy: dict[str, Any], domain: Domain, label: str = "", tags: dict[str, str] | None = None
+    ) -> str:
         """Open a trial's child run, named by its strategy (``label``) so people can tell trials apart."""
         assert self.parent_id, "start() the sweep first"
         run = self.client.create_run(
@@ -148,6 +173,7 @@ class SweepTracker:
                 "domaintune.domain_view": domain.view_name,
                 "domaintune.domain_version": domain.version,
                 "domaintune.domain_fingerprint": domain.fingerprint,
+                **(tags or {}),
             },
         )
         run_id = run.info.run_id

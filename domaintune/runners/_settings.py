@@ -28,6 +28,9 @@ class RunnerSettings(BaseModel):
     seed: int = Field(0, description="seeds exemplars, data order, LoRA init and the eval sample")
     history: tuple[str, ...] = Field((), description="replay: history files to answer from (default: the shipped seed history)")
     nearest: bool = Field(False, description="replay: answer an unrecorded strategy with the nearest recorded one")
+    replay_delay: float = Field(
+        0.0, ge=0, le=3600, description="replay: seconds each replayed evaluation takes (to crash and resume a sweep mid-trial in tests)"
+    )
 
     @model_validator(mode="before")
     @classmethod
