@@ -128,6 +128,8 @@ class SweepConfig(_Section):
         for objective in self.objectives:
             if objective.metric not in COST_METRICS and objective.metric != "train_loss":
                 raise ValueError(f"objectives: {objective.metric!r} is not reported; use one of {', '.join(COST_METRICS)}")
+        if self.runner.kind == "lm" and self.runner.device == "cuda" and self.search.gpus_per_trial == 0:
+            raise ValueError("runner.device: cuda needs search.gpus_per_trial > 0 (Ray hides the GPUs from a trial that reserved none)")
         if self.objectives and self.search.scheduler == "asha":
             raise ValueError("objectives: ASHA stops trials on one metric; set search.scheduler: fifo for a multi-objective sweep")
         return self

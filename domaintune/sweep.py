@@ -41,7 +41,12 @@ WORKER_ENV = {
 
 
 def _trainable(
-    params: dict[str, Any], domain: Domain, settings: RunnerSettings, fixed: dict[str, Any], done: dict[str, dict[str, Any]] | None = None
+    params: dict[str, Any],
+    domain: Domain,
+    settings: RunnerSettings,
+    fixed: dict[str, Any],
+    done: dict[str, dict[str, Any]] | None = None,
+    gpu_fraction: float = 0.0,
 ) -> None:
     """One trial, inside a Ray worker: build the strategy, run it bare, forward its reports.
 
@@ -60,6 +65,10 @@ def _trainable(
     if done and context.get_trial_id() in done:
         tune.report({**done[context.get_trial_id()], **where, "replayed_from_mlflow": 1})
         return
+    if 0 < gpu_fraction < 1:
+        from domaintune.runners import cap_gpu_memory
+
+        cap_gpu_memory(gpu_fraction)
     strategy = Strategy.from_dict({**fixed, **params}, where="trial")
     adapter_dir = str(Path(context.get_trial_dir()) / "adapter")
     runner = make_runner(settings)
@@ -452,7 +461,9 @@ def run_sweep(
         done = {r.trial_id: _replayable(r.last) for r in records if r.status == "FINISHED"}
         callback = _tracking_callback(tracker, space, domain, config.metric, records, notice)
         trainable = tune.with_resources(
-            tune.with_parameters(_trainable, domain=domain, settings=config.runner, fixed=space.fixed, done=done),
+            tune.with_parameters(
+                _trainable, domain=domain, settings=config.runner, fixed=space.fixed, done=done, gpu_fraction=config.search.gpus_per_trial
+            ),
             {"cpu": config.search.cpus_per_trial, "gpu": config.search.gpus_per_trial},
         )
         # Save Ray's experiment state at every step (its default waits 10 s or more): a crash then

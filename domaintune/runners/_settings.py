@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -25,6 +25,15 @@ class RunnerSettings(BaseModel):
     max_length: int = Field(128, ge=16, description="training sequence length cap in tokens")
     max_new_tokens: int = Field(32, ge=1, description="QA domains: longest greedy answer in tokens")
     threads: int = Field(1, ge=1, description="torch threads per trial (1 is fastest on small CPUs)")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="auto: the GPU Ray gave the trial (or this machine's), else CPU; asking for a missing one is an error"
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on a recent GPU (compute capability 8+), float32 elsewhere"
+    )
+    eval_batch_size: int = Field(
+        16, ge=1, description="on a GPU, questions scored in one padded batch (a CPU scores one at a time on a shared prompt cache)"
+    )
     seed: int = Field(0, description="seeds exemplars, data order, LoRA init and the eval sample")
     history: tuple[str, ...] = Field((), description="replay: history files to answer from (default: the shipped seed history)")
     nearest: bool = Field(False, description="replay: answer an unrecorded strategy with the nearest recorded one")
