@@ -287,8 +287,12 @@ def init_ray(address: str | None, worker_niceness: int | None = None) -> bool:
         ray.init(address="local", include_dashboard=False, runtime_env=env, log_to_driver=False)
         return True
     probe_address(address)
+    host = address.split("://", 1)[-1].rpartition(":")[0]
+    # A cluster bound to loopback registers its nodes as 127.0.0.1; a driver that named itself by
+    # the machine's other address would wait for ever for a raylet of that name.
+    local_ip = {"_node_ip_address": host} if host in ("127.0.0.1", "localhost") else {}
     try:
-        ray.init(address=address, runtime_env=env, log_to_driver=False)
+        ray.init(address=address, runtime_env=env, log_to_driver=False, **local_ip)
     except (ConnectionError, RuntimeError, TimeoutError, ValueError) as error:
         raise ConfigError(f"address: the Ray cluster at {address!r} is unreachable ({type(error).__name__}: {error})") from None
     return False
@@ -384,6 +388,9 @@ def run_sweep(
     key = sweep_key(config)
     storage = Path(config.storage or ".domaintune/ray_results").expanduser().resolve()
     _check_storage(storage)
+    ray_address = address or config.address or os.environ.get("RAY_ADDRESS")
+    if ray_address and ray_address != "local":
+        probe_address(ray_address)  # before any run is opened (init_ray probes again when it joins)
     driver = this_driver()
     label = f"{config.name!r} (config {key})"
     lock = None if allow_duplicate else SweepLock(storage / ".locks", f"{config.name}-{key}", label)

@@ -204,7 +204,7 @@ class SweepTracker:
     def finish(self, summary: dict[str, Any], metrics: dict[str, float], figures: dict[str, Any]) -> None:
         """Record the chosen strategy and its scores on the parent run and close it."""
         assert self.parent_id
-        self._log_params(self.parent_id, _params({f"best.{k}": v for k, v in summary.get("best_strategy", {}).items()}))
+        self._log_params(self.parent_id, _params({f"best.{k}": v for k, v in (summary.get("best_strategy") or {}).items()}))
         self.log_metrics(self.parent_id, metrics)
         self.client.log_dict(self.parent_id, summary, "summary.json")
         for name, figure in figures.items():

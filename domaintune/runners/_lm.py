@@ -50,7 +50,19 @@ class LMRunner:
         from domaintune.runners._device import check_device
 
         check_device(self.settings.device)
-        prepare_model(self.settings.model, self.settings.cache_dir)
+        path = prepare_model(self.settings.model, self.settings.cache_dir)
+        if path == self.settings.model:  # not a built-in: a folder or a hub id must give a config here
+            from transformers import AutoConfig
+
+            try:
+                AutoConfig.from_pretrained(path, trust_remote_code=self.settings.trust_remote_code)
+            except (OSError, ValueError) as error:
+                from domaintune.models import BUILTIN_MODELS
+
+                raise ConfigError(
+                    f"runner.model: {path!r} is not a built-in model ({', '.join(BUILTIN_MODELS)}), a folder with a "
+                    f"config.json, or a model id that loads here ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+                ) from None
 
     def run(
         self,
