@@ -147,7 +147,8 @@ def main() -> None:
     report = {**figures, "uninterrupted_wall_s": round(plain, 1), "resumed_wall_s": round(crashed["wall_s"], 1),
               "wall_ratio": round(crashed["wall_s"] / plain, 2), "kills": crashed["kills"], "final_exit": crashed["final_exit"],
               "leftover_ray_processes": len(crashed["leftover_ray_pids"]), "samples": args.samples, "delay_s": args.delay}
-    print(f"kills at: {', '.join(f'{k['after_s']} s' + ('' if k['killed'] else ' (already done)') for k in report['kills'])}")
+    moments = [f"{k['after_s']} s" + ("" if k["killed"] else " (already done)") for k in report["kills"]]
+    print(f"kills at: {', '.join(moments)}")
     print(f"trials finished in all:        {report['trials_finished']} of {args.samples}")
     print(f"finished trials run twice:     {report['finished_trials_run_twice']}  (goal 0)")
     print(f"runs left RUNNING at the end:  {report['runs_left_running']}  (goal 0)")

@@ -287,12 +287,8 @@ def init_ray(address: str | None, worker_niceness: int | None = None) -> bool:
         ray.init(address="local", include_dashboard=False, runtime_env=env, log_to_driver=False)
         return True
     probe_address(address)
-    host = address.split("://", 1)[-1].rpartition(":")[0]
-    # A cluster bound to loopback registers its nodes as 127.0.0.1; a driver that named itself by
-    # the machine's other address would wait for ever for a raylet of that name.
-    local_ip = {"_node_ip_address": host} if host in ("127.0.0.1", "localhost") else {}
     try:
-        ray.init(address=address, runtime_env=env, log_to_driver=False, **local_ip)
+        ray.init(address=address, runtime_env=env, log_to_driver=False)
     except (ConnectionError, RuntimeError, TimeoutError, ValueError) as error:
         raise ConfigError(f"address: the Ray cluster at {address!r} is unreachable ({type(error).__name__}: {error})") from None
     return False

@@ -1,4 +1,4 @@
-"""A real two-node Ray cluster on 127.0.0.1: a sweep through RAY_ADDRESS lands trials on both
+"""A real two-node Ray cluster on this machine: a sweep through RAY_ADDRESS lands trials on both
 nodes (each child run names its node), and the chosen strategy's test score is right whether
 its adapter is on the driver's disk or must be retrained (it lived on the other node)."""
 
@@ -21,12 +21,11 @@ def two_nodes(monkeypatch):
 
     if ray.is_initialized():
         ray.shutdown()
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False},
-    )
+    # Both nodes on the machine's own address: Ray turns a loopback address given to ray.init
+    # into that address, so a cluster bound to 127.0.0.1 alone cannot take a driver.
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
-        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         monkeypatch.setenv("RAY_ADDRESS", cluster.address)
         yield cluster
