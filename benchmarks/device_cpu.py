@@ -43,20 +43,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--shots", type=int, default=3)
     parser.add_argument("--base", default="ec3014c", help="the commit before the device work")
+    parser.add_argument("--model", default=None, help="model name or folder (default: the built-in SmolLM2)")
     args = parser.parse_args()
 
     import torch
 
     from domaintune.domains import load_domain
-    from domaintune.models import DEFAULT_MODEL, load_model
-    from domaintune.runners import resolve_device, resolve_dtype
-    from domaintune.runners._prompting import PromptBuilder
-    from domaintune.runners._scoring import outcomes, outcomes_batched
+    from domaintune.models import DEFAULT_MODEL, load_model, prepare_model
+    from domaintune.runners import PromptBuilder, outcomes, outcomes_batched, resolve_device, resolve_dtype
 
     torch.set_num_threads(1)
     old = _old_scoring(args.base)
     device = resolve_device("auto")
-    model, tokenizer = load_model(DEFAULT_MODEL, device=device, dtype=resolve_dtype(device))
+    model, tokenizer = load_model(prepare_model(args.model or DEFAULT_MODEL), device=device, dtype=resolve_dtype(device))
     domain = load_domain("jargon").view()
     rows = domain.splits["validation"][: args.questions]
     builder = PromptBuilder(tokenizer, "plain", domain.title or domain.name, domain.splits["train"][: args.shots], view=domain.view_name)

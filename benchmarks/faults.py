@@ -30,12 +30,13 @@ CONFIG = "experiments/replay_sweep.yaml"
 EXPERIMENT = "domaintune-replay"
 
 
-def _start(uri: str, storage: Path, overrides: list[str], resume: bool) -> subprocess.Popen:
+def _start(uri: str, storage: Path, overrides: list[str], resume: bool, log: Path | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "domaintune", "sweep", CONFIG, "-q", "--set", f"storage={storage}", *overrides]
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("RAY_ADDRESS", None)
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
     return subprocess.Popen(command + (["--resume"] if resume else []), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _end_group(process: subprocess.Popen) -> None:
@@ -58,6 +59,15 @@ def _sessions(uri: str) -> set[str]:
     return {r.data.tags[TAG_SESSION] for r in client.search_runs([found.experiment_id]) if TAG_SESSION in r.data.tags}
 
 
+def _finished(uri: str) -> bool:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(EXPERIMENT)
+    runs = client.search_runs([found.experiment_id], "tags.`domaintune.kind` = 'sweep'") if found else []
+    return bool(runs) and all(r.info.status == "FINISHED" for r in runs)
+
+
 def uninterrupted(work: Path, overrides: list[str]) -> float:
     uri = f"sqlite:///{work / 'plain.db'}"
     began = time.perf_counter()
@@ -77,28 +87,36 @@ def faulted(work: Path, overrides: list[str], kills: int, window: float, rng: ra
     storage = work / "faults-ray"
     wall, moments, sessions_killed = 0.0, [], set()
     for attempt in range(kills):
-        process = _start(uri, storage, overrides, resume=attempt > 0)
+        process = _start(uri, storage, overrides, resume=attempt > 0, log=work / f"attempt{attempt}.log")
         delay = rng.uniform(0.0, window)
         began = time.perf_counter()
         try:
-            process.wait(timeout=delay)
+            code = process.wait(timeout=delay)
             finished_early = True
+            if code != 0:
+                print(f"attempt {attempt} exited {code}:\n" + (work / f"attempt{attempt}.log").read_text()[-3000:], file=sys.stderr)
         except subprocess.TimeoutExpired:
             finished_early = False
             known = _sessions(uri)
             os.kill(process.pid, signal.SIGKILL)  # the driver alone, as an OOM kill would
             process.wait()
             sessions_killed |= _sessions(uri) | known
+            if _finished(uri):  # killed while it was already tidying up: nothing left to resume
+                finished_early = True
         wall += time.perf_counter() - began
         moments.append({"after_s": round(delay, 1), "killed": not finished_early})
         if finished_early:
             break
         # What a killed driver's own Ray left is reaped by the next --resume: not here.
-    began = time.perf_counter()
-    final = _start(uri, storage, overrides, resume=True)
-    code = final.wait()
-    wall += time.perf_counter() - began
-    _end_group(final)
+    code = 0
+    if not _finished(uri):
+        began = time.perf_counter()
+        final = _start(uri, storage, overrides, resume=True, log=work / "final.log")
+        code = final.wait()
+        if code != 0:
+            print(f"the final resume exited {code}:\n" + (work / "final.log").read_text()[-3000:], file=sys.stderr)
+        wall += time.perf_counter() - began
+        _end_group(final)
     leftovers = sorted({p.pid for s in sessions_killed for p in ray_session_processes(s)})
     return {"uri": uri, "wall_s": wall, "final_exit": code, "kills": moments, "leftover_ray_pids": leftovers}
 
@@ -137,6 +155,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--delay", type=float, default=2.0, help="seconds each replayed trial takes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "faults.json")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     overrides = ["--set", f"search.num_samples={args.samples}", "--set", f"runner.replay_delay={args.delay}"]
@@ -155,9 +174,8 @@ def main() -> None:
     print(f"leftover Ray processes:        {report['leftover_ray_processes']}  (goal 0)")
     print(f"parent runs:                   {report['parent_runs']} {report['parent_status']}")
     print(f"wall time, resumed / uninterrupted: {report['resumed_wall_s']} s / {report['uninterrupted_wall_s']} s = {report['wall_ratio']}")
-    out = ROOT / "benchmarks" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "faults.json").write_text(json.dumps(report, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

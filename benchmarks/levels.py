@@ -50,42 +50,43 @@ PORTFOLIO = {
 }
 
 
-def evaluate(task: tuple[str, str, int, dict, str, int]) -> dict:
+def evaluate(task: tuple[str, str, int, dict, str, int, str]) -> dict:
     from domaintune.meta.build import score_strategy
     from domaintune.runners import RunnerSettings
 
-    domain_name, level, index, values, split, questions = task
-    settings = RunnerSettings(questions=questions, test_questions=questions, eval_every=TRAIN["steps"], max_length=128)
+    domain_name, level, index, values, split, questions, model = task
+    settings = RunnerSettings(model=model, questions=questions, test_questions=questions, eval_every=TRAIN["steps"], max_length=128)
     return {**score_strategy(domain_name, VIEW, values, settings, split), "level": level, "index": index}
 
 
-def _done() -> list[dict]:
-    return [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+def _done(out: Path) -> list[dict]:
+    return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
 
 
-def _record(pool: ProcessPoolExecutor, tasks: list) -> None:
+def _record(pool: ProcessPoolExecutor, tasks: list, out: Path) -> None:
     for row in pool.map(evaluate, tasks):
-        with OUT.open("a") as out:
-            out.write(json.dumps(row) + "\n")
+        with out.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
         print(f"{row['domain']:18} {row['level']:6} {row['split']:10} {row['accuracy']:.3f} {row['label'][:70]} ({row['seconds']:.0f} s)", flush=True)
 
 
-def run(workers: int, questions: int) -> None:
-    OUT.parent.mkdir(exist_ok=True)
+def run(workers: int, questions: int, domains: list[str], levels: list[str], model: str, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    seen = {(r["domain"], r["level"], r["index"], r["split"]) for r in _done()}
+    seen = {(r["domain"], r["level"], r["index"], r["split"]) for r in _done(out)}
     tasks = [
-        (d, level, i, values, "validation", questions)
-        for d in DOMAINS
+        (d, level, i, values, "validation", questions, model)
+        for d in domains
         for level, strategies in PORTFOLIO.items()
+        if level in levels
         for i, values in enumerate(strategies)
         if (d, level, i, "validation") not in seen
     ]
     with ProcessPoolExecutor(workers) as pool:
-        _record(pool, tasks)
+        _record(pool, tasks, out)
         # The choice per (domain, level) is made on validation alone; only it meets the test split.
-        chosen = [(r["domain"], r["level"], r["index"], r["strategy"], "test", questions) for r in best_per_level(_done())]
-        _record(pool, [t for t in chosen if (t[0], t[1], t[2], "test") not in seen])
+        chosen = [(r["domain"], r["level"], r["index"], r["strategy"], "test", questions, model) for r in best_per_level(_done(out))]
+        _record(pool, [t for t in chosen if (t[0], t[1], t[2], "test") not in seen], out)
     print(f"wall {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -100,24 +101,25 @@ def best_per_level(rows: list[dict]) -> list[dict]:
     return list(best.values())
 
 
-def history_file() -> Path:
+def history_file(out: Path) -> Path:
     """The evaluations as a domaintune history (benchmarks/results/levels_history.jsonl)."""
-    from domaintune.meta import History, Record
+    from domaintune.history import History, Record
 
     records = [
         Record(
             domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
             steps=int(r["strategy"].get("steps", 0)) if r["strategy"].get("adapter", "none") != "none" else 0,
             metric="accuracy", value=r["accuracy"], stderr=r["stderr"], cost=r["cost"], split=r["split"],
-            base_model="smollm2-135m-instruct", source="benchmarks/levels.py",
+            base_model=Path(r.get("model", "smollm2-135m-instruct")).name, source="benchmarks/levels.py",
+            questions=r["questions"], question_ids=r.get("question_ids"), outcomes=r.get("outcomes"),
         )
-        for r in _done()
+        for r in _done(out)
     ]
-    return History(records).to_jsonl(OUT.with_name("levels_history.jsonl"))
+    return History(records).to_jsonl(out.with_name(out.stem + "_history.jsonl"))
 
 
-def table() -> str:
-    rows = _done()
+def table(out: Path) -> str:
+    rows = _done(out)
     chosen = {(r["domain"], r["level"]): r for r in best_per_level(rows)}
     # The test row of the validation choice (an earlier choice's test row may sit in the file too).
     tested = {(r["domain"], r["level"], r["index"]): r for r in rows if r["split"] == "test"}
@@ -135,7 +137,7 @@ def table() -> str:
         "| domain | " + " | ".join(levels) + " |",
         "|---|" + "---|" * len(levels),
     ]
-    for domain in DOMAINS:
+    for domain in sorted({r["domain"] for r in rows}, key=lambda d: DOMAINS.index(d) if d in DOMAINS else len(DOMAINS)):
         cells = []
         for level in levels:
             pick, test = chosen.get((domain, level)), tests.get((domain, level))
@@ -151,7 +153,7 @@ def table() -> str:
         lines.append(f"| {domain} | " + " | ".join(cells) + " |")
     means = []
     for level in levels:
-        vals = [tests[(d, level)]["accuracy"] for d in DOMAINS if (d, level) in tests]
+        vals = [t["accuracy"] for (d, lv), t in tests.items() if lv == level]
         means.append(f"{sum(vals) / len(vals):.1%}" if vals else "-")
     lines.append("| **mean test** | " + " | ".join(means) + " |")
     wall = sum(r["seconds"] for r in rows)
@@ -165,10 +167,14 @@ if __name__ == "__main__":
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--history", action="store_true", help="write the results as a history file")
+    parser.add_argument("--domains", default=",".join(DOMAINS), help="comma-separated domain names")
+    parser.add_argument("--levels", default=",".join(PORTFOLIO), help="comma-separated levels of the portfolio")
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (built-in name, id or folder)")
+    parser.add_argument("--out", type=Path, default=OUT, help="cells file (appended to; finished cells are skipped)")
     args = parser.parse_args()
     if args.history:
-        print(history_file())
+        print(history_file(args.out))
     elif args.table:
-        print(table(), end="")
+        print(table(args.out), end="")
     else:
-        run(args.workers, args.questions)
+        run(args.workers, args.questions, args.domains.split(","), args.levels.split(","), args.model, args.out)

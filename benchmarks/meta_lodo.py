@@ -4,7 +4,7 @@ Prints the main table (the same as `domaintune meta eval`, which reproduces it f
 shipped history: same seeds, same meta-feature groups) and an ablation of the meta-feature
 groups for the learners that use features; writes both to docs/meta_lodo.md (README links it).
 
-    .venv/bin/python benchmarks/meta_lodo.py [--seeds 5] [--no-ablation]
+    .venv/bin/python benchmarks/meta_lodo.py [--seeds 5] [--no-ablation] [--history FILE] [--out PATH]
 """
 
 from __future__ import annotations
@@ -43,13 +43,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--history", action="append", default=[], help="history files (default: the shipped seed history)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "meta_lodo.md")
     args = parser.parse_args()
 
     from domaintune.domains import load_domain
     from domaintune.meta import domain_features, leave_one_domain_out, load_history, markdown
     from domaintune.meta.features import ALL_GROUPS, select_groups
 
-    history = load_history()
+    history = load_history(args.history or None)
     seeds = tuple(range(args.seeds))
     groups = ALL_GROUPS if not args.no_ablation else DEFAULT_GROUPS
     everything = {d: domain_features(load_domain(d).view(v or None), groups) for d, v in {(r.domain, r.view) for r in history}}
@@ -64,6 +66,5 @@ if __name__ == "__main__":
             "to the general-English control; data: sizes, lengths, vocabulary, tokens per word; corpus: coverage).\n\n"
             + ablation_table(history, everything, seeds)
         )
-    out = Path(__file__).resolve().parent.parent / "docs" / "meta_lodo.md"
-    out.write_text(text)
+    args.out.write_text(text)
     print(text)

@@ -4,7 +4,7 @@ Goal (issue 3): at most 1 s of overhead per trial, and a ratio of at most 1.05 f
 30 s or more. Both sides run in this one process invocation, one trial at a time, so the
 machine's noise hits both alike. Prints a table and writes benchmarks/out/overhead.json.
 
-    .venv/bin/python benchmarks/overhead.py [--eval-examples 40] [--repeats 1]
+    .venv/bin/python benchmarks/overhead.py [--questions 40] [--steps 8] [--model NAME] [--out PATH]
 """
 
 from __future__ import annotations
@@ -20,28 +20,31 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 STRATEGIES = [
-    {"template": "plain", "n_shots": 0, "lora": False},
-    {"template": "chat", "n_shots": 3, "lora": False},
-    {"template": "instruction", "n_shots": 0, "lora": True, "lora_layers": "top:8", "steps": 8},
-    {"template": "plain", "n_shots": 1, "lora": True, "lora_layers": "top:4", "steps": 8},
+    {"template": "plain", "n_shots": 0, "adapter": "none"},
+    {"template": "chat", "n_shots": 3, "adapter": "none"},
+    {"template": "instruction", "n_shots": 0, "adapter": "lora", "lora_layers": "top:4"},
+    {"template": "plain", "n_shots": 1, "adapter": "lora", "lora_layers": "top:2"},
 ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eval-examples", type=int, default=40)
+    parser.add_argument("--questions", type=int, default=40, help="validation questions per trial")
+    parser.add_argument("--steps", type=int, default=8, help="LoRA steps of the training strategies")
     parser.add_argument("--domain", default="jargon")
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (built-in name, id or folder)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "overhead.json")
     args = parser.parse_args()
 
     from mlflow.tracking import MlflowClient
 
     from domaintune.config import parse_config
     from domaintune.domains import load_domain
-    from domaintune.runners import LMRunner
+    from domaintune.runners import make_runner
     from domaintune.strategy import Strategy
     from domaintune.sweep import run_sweep
 
-    runner_settings = {"questions": args.questions, "eval_every": 4, "batch_size": 4, "test_questions": 4}
+    runner_settings = {"model": args.model, "questions": args.questions, "eval_every": max(1, args.steps // 2), "test_questions": 4}
     work = Path(tempfile.mkdtemp(prefix="overhead-"))
     config = parse_config(
         {
@@ -51,9 +54,10 @@ def main() -> None:
             "space": {
                 "template": ["plain", "chat", "instruction"],
                 "n_shots": [0, 1, 3],
-                "lora": [False, True],
-                "lora_layers": ["all", "top:8", "top:4"],
-                "steps": 8,
+                "adapter": ["none", "lora"],
+                "lora_layers": ["all", "top:4", "top:2"],
+                "steps": args.steps,
+                "batch_size": 4,
             },
             "search": {
                 "num_samples": len(STRATEGIES),
@@ -68,12 +72,12 @@ def main() -> None:
     )
 
     domain = load_domain(args.domain)
-    runner = LMRunner(config.runner)
+    runner = make_runner(config.runner)
     runner.run(domain, Strategy(), split="validation")  # warm the file cache, as the sweep's driver does
     bare = []
     for values in STRATEGIES:
         started = time.perf_counter()
-        runner.run(domain, Strategy.from_dict({"steps": 8, **values}), report=lambda *a: None)
+        runner.run(domain, Strategy.from_dict({"steps": args.steps, "batch_size": 4, **values}), report=lambda *a: None)
         bare.append(time.perf_counter() - started)
 
     result = run_sweep(config, verbose=0)
@@ -89,7 +93,7 @@ def main() -> None:
     rows = []
     print(f"{'strategy':60} {'bare s':>8} {'sweep s':>8} {'overhead':>9} {'ratio':>6}")
     for values, b, s in zip(STRATEGIES, bare, swept):
-        label = Strategy.from_dict({"steps": 8, **values}).describe()
+        label = Strategy.from_dict({"steps": args.steps, **values}).describe()
         rows.append({"strategy": label, "bare_seconds": b, "sweep_seconds": s, "overhead": s - b, "ratio": s / b})
         print(f"{label[:60]:60} {b:8.2f} {s:8.2f} {s - b:+9.2f} {s / b:6.3f}")
     total_bare = sum(bare)
@@ -103,9 +107,8 @@ def main() -> None:
     long_trials = [r for r in rows if r["bare_seconds"] >= 30]
     if long_trials:
         print(f"trials >= 30 s: mean ratio {sum(r['ratio'] for r in long_trials) / len(long_trials):.3f} (goal <= 1.05)")
-    out = Path(__file__).parent / "out"
-    out.mkdir(exist_ok=True)
-    (out / "overhead.json").write_text(
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
         json.dumps({"rows": rows, "fit_seconds": fit, "bare_seconds": total_bare, "timings": result.timings}, indent=2)
     )
 

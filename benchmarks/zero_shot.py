@@ -24,16 +24,16 @@ OUT = Path(__file__).parent / "results" / "zero_shot.jsonl"
 CHANCE = 0.25
 
 
-def cell(task: tuple[str, str, int, str]) -> dict:
+def cell(task: tuple[str, str, int, str, str]) -> dict:
     from domaintune.domains import load_domain
-    from domaintune.runners import LMRunner, RunnerSettings
+    from domaintune.runners import RunnerSettings, make_runner
     from domaintune.strategy import Strategy
 
-    name, view, questions, scoring = task
+    name, view, questions, scoring, model = task
     domain = load_domain(name)
     started = time.perf_counter()
-    result = LMRunner(RunnerSettings(questions=questions)).run(domain.view(view), Strategy(scoring=scoring))
-    n = min(questions, domain.sizes["validation"])
+    result = make_runner(RunnerSettings(model=model, questions=questions)).run(domain.view(view), Strategy(scoring=scoring))
+    n = result.questions
     accuracy = result.metrics["accuracy"]
     return {
         "domain": name,
@@ -48,25 +48,26 @@ def cell(task: tuple[str, str, int, str]) -> dict:
     }
 
 
-def _rows() -> list[dict]:
-    rows = [json.loads(line) for line in OUT.read_text().splitlines()] if OUT.exists() else []
+def _rows(out: Path = OUT) -> list[dict]:
+    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     for row in rows:
         row.setdefault("scoring", "mean")
     return rows
 
 
-def run(questions: int, workers: int, scoring: str, views: list[str]) -> None:
+def run(questions: int, workers: int, scoring: str, views: list[str], domains: list[str], model: str, out: Path = OUT) -> None:
     from domaintune.domains import builtin_domain_names
 
-    done = {(r["domain"], r["view"], r["scoring"]) for r in _rows()}
-    tasks = [(n, v, questions, scoring) for n in builtin_domain_names() for v in views if (n, v, scoring) not in done]
+    done = {(r["domain"], r["view"], r["scoring"]) for r in _rows(out)}
+    names = domains or builtin_domain_names()
+    tasks = [(n, v, questions, scoring, model) for n in names for v in views if (n, v, scoring) not in done]
     print(f"{len(done)} cells done, {len(tasks)} to go", flush=True)
-    OUT.parent.mkdir(exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
         for i, row in enumerate(pool.map(cell, tasks), start=1):
-            with OUT.open("a") as out:
-                out.write(json.dumps(row) + "\n")
+            with out.open("a") as handle:
+                handle.write(json.dumps(row) + "\n")
             print(f"[{i}/{len(tasks)}] {row['domain']:24} {row['view']:20} {scoring} {row['accuracy']:.3f} ({row['seconds']:.0f} s)", flush=True)
     print(f"wall {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -79,8 +80,8 @@ def flag(accuracy: float, stderr: float) -> str:
     return ""
 
 
-def table() -> str:
-    rows = _rows()
+def table(out: Path = OUT) -> str:
+    rows = _rows(out)
     cells: dict[tuple[str, str, str], dict] = {(r["domain"], r["view"], r["scoring"]): r for r in rows}
     columns = [
         ("term_to_definition", "mean"),
@@ -147,9 +148,12 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scoring", default="mean", choices=["mean", "calibrated"])
     parser.add_argument("--views", default="term_to_definition,definition_to_term")
+    parser.add_argument("--domains", default="", help="comma-separated domain names (default: every built-in)")
+    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (built-in name, id or folder)")
+    parser.add_argument("--out", type=Path, default=OUT, help="cells file (appended to; finished cells are skipped)")
     parser.add_argument("--table", action="store_true", help="print the Markdown table from finished cells")
     args = parser.parse_args()
     if args.table:
-        print(table(), end="")
+        print(table(args.out), end="")
     else:
-        run(args.questions, args.workers, args.scoring, args.views.split(","))
+        run(args.questions, args.workers, args.scoring, args.views.split(","), [d for d in args.domains.split(",") if d], args.model, args.out)

@@ -208,6 +208,24 @@ def ray_session_processes(session_dir: str) -> list[Any]:
     return found
 
 
+def sessions_started_by(pid: int, started: float) -> list[str]:
+    """Session folders of the local Rays a driver started itself: Ray names them
+    ``session_<time>_<micros>_<pid of the process that started it>`` in its temp folder (a driver
+    that joined a cluster started none). For a driver killed before it recorded its session."""
+    import glob
+    import tempfile
+
+    root = os.path.join(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir(), "ray")
+    found = []
+    for path in glob.glob(os.path.join(root, f"session_*_{pid}")):
+        try:
+            if os.path.getmtime(path) >= started - 5 and not os.path.islink(path):
+                found.append(path)
+        except OSError:
+            continue
+    return found
+
+
 def reap_ray_session(session_dir: str) -> list[int]:
     """SIGKILL what a dead driver's own local Ray left behind (they ignore SIGTERM); the pids killed."""
     import psutil

@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from domaintune.liveness import TAG_HEARTBEAT, TAG_HOST, TAG_PID, TAG_RAY_LOCAL, TAG_SESSION, reap_ray_session, run_driver_alive
+from domaintune.liveness import (
+    TAG_HEARTBEAT, TAG_HOST, TAG_PID, TAG_PID_STARTED, TAG_RAY_LOCAL, TAG_SESSION, reap_ray_session, run_driver_alive, sessions_started_by,
+)
 
 if TYPE_CHECKING:
     from domaintune.config import SweepConfig
@@ -129,8 +131,14 @@ def close_dead_sweep(client: Any, parent: Any, reason: str, close_parent: bool =
         closed.append(parent.info.run_id)
     reaped: list[int] = []
     # Only a Ray this driver started itself, on this host: a shared cluster is never touched.
-    if tags.get(TAG_RAY_LOCAL) == "true" and tags.get(TAG_HOST) == socket.gethostname() and tags.get(TAG_SESSION):
-        reaped = reap_ray_session(tags[TAG_SESSION])
+    if tags.get(TAG_HOST) == socket.gethostname():
+        if tags.get(TAG_RAY_LOCAL) == "true" and tags.get(TAG_SESSION):
+            reaped = reap_ray_session(tags[TAG_SESSION])
+        elif TAG_RAY_LOCAL not in tags and tags.get(TAG_PID):
+            # Killed while its Ray was starting, before it could record the session: Ray named
+            # the session after the process that started it.
+            for session in sessions_started_by(int(tags[TAG_PID]), float(tags.get(TAG_PID_STARTED) or 0)):
+                reaped += reap_ray_session(session)
     return {"run_id": parent.info.run_id, "name": parent.info.run_name, "closed": closed, "ray_pids_killed": reaped}
 
 

@@ -345,6 +345,43 @@ def _notice(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _checked(config: SweepConfig) -> tuple[SearchSpace, Domain]:
+    """The space (parsed once, here) and the domain, with the metric checked against its task."""
+    from domaintune.domains import TASK_METRICS
+
+    space = config.search_space()
+    if not space.searched:
+        raise ConfigError("space: every lever is fixed; give at least one lever choices or a range")
+    domain = config.load_domain()
+    known = TASK_METRICS[domain.task] + ("train_loss",)
+    if config.metric not in known:
+        raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
+    return space, domain
+
+
+def _tuner(
+    config: SweepConfig, space: SearchSpace, searcher: Any, trainable: Any, experiment_dir: Path, callback: Any, verbose: int, num_samples: int
+) -> Any:
+    from ray import tune
+
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=_scheduler(config, space),
+            num_samples=num_samples,
+            reuse_actors=config.search.reuse_actors,
+        ),
+        run_config=tune.RunConfig(
+            name=experiment_dir.name,
+            storage_path=str(experiment_dir.parent),
+            callbacks=[callback],
+            verbose=verbose,
+            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+        ),
+    )
+
+
 def run_sweep(
     config: SweepConfig,
     address: str | None = None,
@@ -361,7 +398,6 @@ def run_sweep(
     """
     from ray import tune
 
-    from domaintune.domains import TASK_METRICS
     from domaintune.liveness import TAG_HEARTBEAT, TAG_RAY_LOCAL, TAG_SESSION, Heartbeat, SweepBusyError, SweepLock, run_driver_alive, this_driver
     from domaintune.meta import plan_warm_start
     from domaintune.recovery import (
@@ -371,13 +407,7 @@ def run_sweep(
     from domaintune.tracking import SweepTracker
 
     started = time.perf_counter()
-    space = config.search_space()
-    if not space.searched:
-        raise ConfigError("space: every lever is fixed; give at least one lever choices or a range")
-    domain = config.load_domain()
-    known = TASK_METRICS[domain.task] + ("train_loss",)
-    if config.metric not in known:
-        raise ConfigError(f"metric: {config.metric!r} is not reported for a {domain.task} domain; use one of {', '.join(known)}")
+    space, domain = _checked(config)
     # Before any run is opened: an unreachable store, a missing model or history, a busy sweep
     # or an unwritable storage folder fails with nothing half-recorded.
     tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
@@ -460,7 +490,6 @@ def run_sweep(
             tracker.log_dict(plan.to_dict(), "warm_start.json")
         local = init_ray(address or config.address, config.search.worker_niceness)
         tracker.set_tags({TAG_RAY_LOCAL: str(local).lower(), TAG_SESSION: ray_session_dir()})
-        searcher = _searcher(config, space, plan)
         done = {r.trial_id: _replayable(r.last) for r in records if r.status == "FINISHED"}
         callback = _tracking_callback(tracker, space, domain, config.metric, records, notice)
         trainable = tune.with_resources(
@@ -475,25 +504,11 @@ def run_sweep(
         if previous is not None and tune.Tuner.can_restore(str(experiment_dir)):
             tuner = _restore(experiment_dir, trainable, callback, verbose, records, space)
         else:
-            if previous is not None:  # the crash came before Ray saved anything: search anew, told what finished
-                searcher = _searcher(config, space, plan, told=[r for r in records if r.status == "FINISHED"], metric=config.metric)
+            # A crash before Ray saved anything: search anew, told what finished, for what is left.
+            told = [r for r in records if r.status == "FINISHED"]
             num_samples = max(1, config.search.num_samples - sum(r.status in ("FINISHED", "FAILED") for r in records))
-            tuner = tune.Tuner(
-                trainable,
-                tune_config=tune.TuneConfig(
-                    search_alg=searcher,
-                    scheduler=_scheduler(config, space),
-                    num_samples=num_samples,
-                    reuse_actors=config.search.reuse_actors,
-                ),
-                run_config=tune.RunConfig(
-                    name=experiment_dir.name,
-                    storage_path=str(experiment_dir.parent),
-                    callbacks=[callback],
-                    verbose=verbose,
-                    failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
-                ),
-            )
+            searcher = _searcher(config, space, plan, told=told, metric=config.metric)
+            tuner = _tuner(config, space, searcher, trainable, experiment_dir, callback, verbose, num_samples)
         fit_started = time.perf_counter()
         tuner.fit()
         timings = {"setup": fit_started - started, "fit": time.perf_counter() - fit_started}
@@ -504,43 +519,7 @@ def run_sweep(
                     tracker.end_trial(trial.trial_id, "KILLED")
             tracker.close("KILLED", error="sweep interrupted")
             return _result(config, domain, tracker, trials, None, None, 0, started, interrupted=True)
-        best = best_trial(trials, config.mode)
-        test_metric, test_score, test_questions = config.metric, None, 0
-        if best is not None:
-            from domaintune.runners import score_test
-
-            test_started = time.perf_counter()
-            adapter_dir = str(callback.last[best.trial_id].get("adapter_dir", ""))
-            outcome = score_test(runner, domain, callback.strategies[best.trial_id], best.steps, adapter_dir)
-            # A training-time metric (train_loss) has no test value: the task metric stands in for it.
-            test_metric = config.metric if config.metric in outcome.metrics else TASK_METRICS[domain.task][0]
-            test_score, test_questions = outcome.metrics.get(test_metric), outcome.questions
-            timings["test"] = time.perf_counter() - test_started
-            if callback.strategies[best.trial_id].trains:
-                # Reused from this disk, or retrained here because the trial ran on another node.
-                reused = bool(adapter_dir) and (Path(adapter_dir) / "adapter_config.json").exists()
-                tracker.set_tags({"domaintune.test_adapter": "reused" if reused else "retrained"})
-        result = _result(config, domain, tracker, trials, best, test_score, test_questions, started)
-        result.timings = timings
-        objectives = [(config.metric, config.mode)] + [(o.metric, o.mode) for o in config.objectives]
-        if config.objectives:
-            result.pareto = pareto_front(trials, objectives)
-            for trial_id in result.pareto:
-                tracker.set_trial_tag(trial_id, "domaintune.pareto", "true")
-        metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
-        if best is not None:
-            metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]
-            if test_score is not None:
-                metrics[f"test_{test_metric}"] = test_score
-            metrics.update({f"best_cost.{k}": v for k, v in best.cost.items()})
-        from domaintune.plots import pareto_figure, sweep_figures
-
-        labels = {t.trial_id: t.label for t in trials}
-        figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, labels)
-        if config.objectives:
-            figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
-        tracker.finish(result.to_dict(), metrics, figures)
-        return result
+        return _conclude(config, domain, runner, tracker, callback, trials, started, timings)
     except KeyboardInterrupt:
         tracker.close("KILLED", error="sweep interrupted (KeyboardInterrupt)")
         raise
@@ -612,6 +591,50 @@ def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, 
 
     callback.on_restored = tell
     return tuner
+
+
+def _conclude(
+    config: SweepConfig, domain: Domain, runner: Any, tracker: SweepTracker, callback: Any,
+    trials: list[TrialSummary], started: float, timings: dict[str, float],
+) -> SweepResult:
+    """After the search: the best trial, its test score (the test split's only use), the Pareto
+    front, the parent run's metrics and plots; closes the parent run."""
+    from domaintune.domains import TASK_METRICS
+    from domaintune.runners import score_test
+
+    best = best_trial(trials, config.mode)
+    test_metric, test_score, test_questions = config.metric, None, 0
+    if best is not None:
+        test_started = time.perf_counter()
+        adapter_dir = str(callback.last[best.trial_id].get("adapter_dir", ""))
+        outcome = score_test(runner, domain, callback.strategies[best.trial_id], best.steps, adapter_dir)
+        # A training-time metric (train_loss) has no test value: the task metric stands in for it.
+        test_metric = config.metric if config.metric in outcome.metrics else TASK_METRICS[domain.task][0]
+        test_score, test_questions = outcome.metrics.get(test_metric), outcome.questions
+        timings["test"] = time.perf_counter() - test_started
+        if callback.strategies[best.trial_id].trains:
+            # Reused from this disk, or retrained here because the trial ran on another node.
+            reused = bool(adapter_dir) and (Path(adapter_dir) / "adapter_config.json").exists()
+            tracker.set_tags({"domaintune.test_adapter": "reused" if reused else "retrained"})
+    result = _result(config, domain, tracker, trials, best, test_score, test_questions, started)
+    result.timings = timings
+    if config.objectives:
+        result.pareto = pareto_front(trials, [(config.metric, config.mode)] + [(o.metric, o.mode) for o in config.objectives])
+        for trial_id in result.pareto:
+            tracker.set_trial_tag(trial_id, "domaintune.pareto", "true")
+    metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
+    if best is not None:
+        metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]
+        if test_score is not None:
+            metrics[f"test_{test_metric}"] = test_score
+        metrics.update({f"best_cost.{k}": v for k, v in best.cost.items()})
+    from domaintune.plots import pareto_figure, sweep_figures
+
+    figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, {t.trial_id: t.label for t in trials})
+    if config.objectives:
+        figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
+    tracker.finish(result.to_dict(), metrics, figures)
+    return result
 
 
 def _result(

@@ -69,6 +69,17 @@ def small_view(small_domain):
     return small_domain.view("term_to_definition")
 
 
+LEVELS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "levels_history.jsonl"
+
+
+@pytest.fixture(scope="session")
+def history():
+    """Real evaluations (benchmarks/levels.py: SmolLM2 on CPU), validation split only."""
+    from domaintune.history import History
+
+    return History.from_jsonl(LEVELS).where(split="validation")
+
+
 @pytest.fixture
 def tracking_uri(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -30,6 +30,50 @@ def test_quickstart_is_sized_as_promised():
     assert config.search.points_to_evaluate
 
 
+def test_quickstart_shows_every_setting_with_its_true_default():
+    """The README promises that quickstart.yaml lists every key; a value that is not the default says
+    the default in its comment (``(default 60)``), so the file never misstates one."""
+    import re
+
+    from domaintune.config import SearchSettings, SweepConfig, TrackingSettings
+    from domaintune.runners import RunnerSettings
+
+    text = (ROOT / "experiments" / "quickstart.yaml").read_text()
+    lines = {}
+    section = ""
+    for line in text.splitlines():
+        found = re.match(r"^(\s*)([a-z_]+):\s*([^#]*?)\s*(#.*)?$", line)
+        if not found:
+            continue
+        indent, key, value, comment = found.groups()
+        if not indent:
+            section = key
+            lines[key] = (value, comment or "")
+        elif indent == "  ":
+            lines[f"{section}.{key}"] = (value, comment or "")
+    import yaml
+
+    sections = {"runner": RunnerSettings, "search": SearchSettings, "tracking": TrackingSettings}
+    for name, model in sections.items():
+        for field, info in model.model_fields.items():
+            key = f"{name}.{field}"
+            assert key in lines, f"quickstart.yaml does not show {key}"
+            value, comment = lines[key]
+            default = info.get_default(call_default_factory=True)
+            shown = yaml.safe_load(value) if value else None
+            if shown is not None and not isinstance(shown, (dict, list)) and shown != default and not (isinstance(default, tuple) and list(default) == shown):
+                assert f"default {default}" in comment or f"default {str(default).lower()}" in comment, (
+                    f"quickstart.yaml: {key}: {shown!r} is not the default {default!r}, and its comment does not say so"
+                )
+    for field in SweepConfig.model_fields:
+        assert field in lines or field in ("objectives", "warm_start"), f"quickstart.yaml does not show {field}"
+
+
+def test_renamed_keys_say_their_new_name(tmp_path):
+    with pytest.raises(ConfigError, match="runner: .*'eval_examples' was renamed to 'questions'"):
+        load_config(_write(tmp_path, "runner:\n  eval_examples: 40\n"))
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "bad.yaml"
     path.write_text(text)

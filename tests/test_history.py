@@ -5,8 +5,7 @@ import json
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.meta import History, ReplayRunner
-from domaintune.strategy import Strategy
+from domaintune.history import SEED_HISTORY, History, load_history
 
 
 def test_history_round_trips_through_jsonl_and_parquet(history, tmp_path):
@@ -49,25 +48,40 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
         assert got.domain == "jargon-small" and got.view == "term_to_definition" and got.base_model == "m"
 
 
-def test_replay_returns_recorded_values_exactly(history):
-    from domaintune.domains import load_domain
+def test_a_missing_or_unreadable_history_is_an_error_saying_where_it_looked(tmp_path):
+    with pytest.raises(ConfigError, match=r"nowhere.jsonl does not exist \(looked at /"):
+        load_history([str(tmp_path / "nowhere.jsonl")])
+    (tmp_path / "latin1.jsonl").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin1.jsonl: cannot read it"):
+        load_history([str(tmp_path / "latin1.jsonl")])
+    with pytest.raises(ConfigError, match=r"\.jsonl or \.parquet"):
+        (tmp_path / "h.csv").write_text("x")
+        load_history([str(tmp_path / "h.csv")])
 
-    runner = ReplayRunner(history)
-    for record in history.records[:8]:
-        domain = load_domain(record.domain).view(record.view)
-        reports = []
-        result = runner.run(domain, Strategy.from_dict(record.strategy), report=lambda *a: reports.append(a))
-        assert result.metrics == {"accuracy": record.value} and result.cost == record.cost
-        assert reports == [(record.steps, {"accuracy": record.value}, record.cost)]
+
+def test_the_seed_history_keeps_per_question_outcomes_and_ids():
+    seed = History.from_jsonl(SEED_HISTORY)
+    assert len(seed) == 320 and len(seed.domains()) == 20
+    for record in seed:
+        assert record.questions == len(record.outcomes) == len(record.question_ids) == 40
+        assert sum(record.outcomes) / record.questions == pytest.approx(record.value)
+    # The same questions for every strategy of a domain: paired comparisons work from the file.
+    by_domain = {}
+    for record in seed:
+        by_domain.setdefault(record.domain, set()).add(tuple(record.question_ids))
+    assert all(len(ids) == 1 for ids in by_domain.values())
 
 
-def test_replay_refuses_or_finds_the_nearest_unrecorded_strategy(history):
-    from domaintune.domains import load_domain
+def test_replayed_trials_do_not_come_back_as_history(tmp_path, small_domain):
+    from domaintune.tracking import SweepTracker
 
-    record = history.records[0]
-    domain = load_domain(record.domain).view(record.view)
-    unseen = Strategy.from_dict({**record.strategy, "template": "qa"})
-    with pytest.raises(ConfigError, match="never recorded"):
-        ReplayRunner(history).run(domain, unseen)
-    near = ReplayRunner(history, nearest=True).lookup(record.domain, unseen, record.view)
-    assert sum(near.strategy.get(k) != unseen.active().get(k) for k in set(near.strategy) | set(unseen.active())) <= 1
+    uri = f"sqlite:///{tmp_path / 'h.db'}"
+    view = small_domain.view("term_to_definition")
+    for runner in ("lm", "replay"):
+        tracker = SweepTracker(uri, "domaintune")
+        tracker.start(runner, {}, {}, view, trial_tags={"domaintune.metric": "accuracy", "domaintune.runner": runner})
+        tracker.start_trial("t", {"template": "plain"}, view)
+        tracker.log_trial_metrics("t", 0, {"accuracy": 0.5})
+        tracker.end_trial("t", "FINISHED")
+        tracker.close()
+    assert len(History.from_mlflow(uri)) == 1  # the lm trial; the replay trial is the history read back

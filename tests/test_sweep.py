@@ -1,8 +1,11 @@
-"""Real local Ray, real MLflow SQLite store, real peft training (tiny model for speed)."""
+"""Real local Ray, real MLflow SQLite store. Sweep mechanics (tracking, failures, warm start,
+Pareto fronts) run on the replay runner (the shipped history, no model, seconds); a few sweeps
+keep the LM runner with real peft training on a tiny model, end to end."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -160,26 +163,106 @@ def test_a_user_glossary_given_inline_runs_through_a_sweep(ray_local, tmp_path, 
     assert parent.data.tags["domaintune.domain_fingerprint"] == result.domain_fingerprint
 
 
-def test_multi_objective_sweep_reports_the_pareto_front(ray_local, tmp_path, tiny_model_dir, small_domain, tracking_uri):
+# --- on the replay runner: the shipped history answers, so these take seconds -------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _replay_config(tmp_path, tracking_uri, **changes):
+    import yaml
+
+    values = yaml.safe_load((ROOT / "experiments" / "replay_sweep.yaml").read_text())
+    values.update(tracking={"uri": tracking_uri, "experiment": "replay"}, storage=str(tmp_path / "ray"))
+    for key, value in changes.items():
+        section, _, leaf = key.partition("__")
+        if leaf:
+            values.setdefault(section, {})[leaf] = value
+        else:
+            values[key] = value
+    return parse_config(values, "replay test config")
+
+
+def _history_best(domain: str, space) -> tuple[dict, float]:
+    """The best recorded strategy of ``domain`` among those the space holds (from the seed history)."""
+    from domaintune.errors import ConfigError
+    from domaintune.history import load_history
+
+    inside = []
+    for record in load_history().where(domain=domain, view="definition_to_term"):
+        try:
+            space.point(record.parsed_strategy(), "test")
+        except ConfigError:
+            continue
+        inside.append(record)
+    best = max(inside, key=lambda r: r.value)
+    return best.strategy, best.value
+
+
+def test_replay_sweep_records_nested_runs_named_by_strategy_and_picks_the_best(ray_local, tmp_path, tracking_uri):
     from domaintune.sweep import run_sweep
 
-    config = _config(tmp_path, tiny_model_dir, small_domain, tracking_uri, num_samples=4)
-    config = parse_config(
-        {
-            **config.model_dump(mode="json"),
-            "objectives": [{"metric": "cost.prompt_tokens", "direction": "minimize"}],
-            "space": {"n_shots": [0, 1, 3], "template": ["plain", "instruction"]},
-            "search": {**config.search.model_dump(), "points_to_evaluate": [{"n_shots": 0, "template": "plain"}, {"n_shots": 3, "template": "instruction"}]},
-        },
-        "multi-objective",
+    config = _replay_config(tmp_path, tracking_uri)
+    result = run_sweep(config, verbose=0)
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([result.experiment_id])
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.parent_run_id]
+    assert len(runs) == 1 + config.search.num_samples and len(children) == config.search.num_samples
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    assert all(c.data.tags["domaintune.runner"] == "replay" for c in children)
+    labels = sorted(c.info.run_name for c in children)
+    assert labels[0].startswith("1 · ") and all(" · " in label for label in labels)
+    # Every value is the recorded one, and the choice is the best of what was evaluated.
+    from domaintune.history import load_history, strategy_key
+
+    recorded = {r.strategy_key(): r.value for r in load_history().where(domain="gcide-law")}
+    for trial in result.trials:
+        assert trial.metric == recorded[strategy_key(Strategy.from_dict(trial.strategy).active())]
+    assert result.best_validation == max(t.metric for t in result.trials)
+    assert result.test_score is None and result.test_questions == 0  # the seed history records no test split
+    evaluated = {json.dumps(Strategy.from_dict(t.strategy).active(), sort_keys=True) for t in result.trials}
+    assert len(evaluated) >= 3  # TPE explored the 4-point grid rather than repeating one point
+
+
+def test_a_budget_that_covers_the_space_finds_the_historys_best(ray_local, tmp_path, tracking_uri):
+    from domaintune.sweep import run_sweep
+
+    grid = [{"retrieval": r, "n_shots": n} for r in ("none", "bm25") for n in (0, 3)]
+    config = _replay_config(tmp_path, tracking_uri, search__points_to_evaluate=grid, search__num_samples=4)
+    result = run_sweep(config, verbose=0)
+    best, value = _history_best("gcide-law", config.search_space())
+    assert len({json.dumps(Strategy.from_dict(t.strategy).active(), sort_keys=True) for t in result.trials}) == 4
+    assert result.best_strategy == best and result.best_validation == value
+
+
+def test_an_unrecorded_strategy_fails_its_trial_and_the_sweep_goes_on(ray_local, tmp_path, tracking_uri):
+    from domaintune.sweep import run_sweep
+
+    space = {"retrieval": "none", "template": "instruction", "scoring": "calibrated", "n_shots": [0, 1, 3]}
+    points = [{"n_shots": 1}, {"n_shots": 0}, {"n_shots": 3}]
+    config = _replay_config(tmp_path, tracking_uri, space=space, search__points_to_evaluate=points, search__num_samples=3)
+    result = run_sweep(config, verbose=0)
+    statuses = {Strategy.from_dict(t.strategy).n_shots: t.status for t in result.trials}
+    assert statuses == {1: "FAILED", 0: "FINISHED", 3: "FINISHED"}
+    client = MlflowClient(tracking_uri)
+    failed = [r for r in client.search_runs([result.experiment_id]) if r.info.status == "FAILED"]
+    assert len(failed) == 1 and "never recorded" in failed[0].data.tags["domaintune.error"]
+    parent = client.get_run(result.parent_run_id)
+    assert parent.info.status == "FINISHED" and parent.data.metrics["trials_failed"] == 1
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} >= {"plots/progress.png", "plots/trials.png"}
+
+
+def test_multi_objective_sweep_reports_the_pareto_front(ray_local, tmp_path, tracking_uri):
+    from domaintune.sweep import run_sweep
+
+    config = _replay_config(
+        tmp_path, tracking_uri, objectives=[{"metric": "cost.prompt_tokens", "direction": "minimize"}],
+        search__scheduler="fifo", search__num_samples=6,
     )
     result = run_sweep(config, verbose=0)
     finished = [t for t in result.trials if t.status == "FINISHED"]
     assert result.pareto and set(result.pareto) <= {t.trial_id for t in finished}
-    cheapest = min(finished, key=lambda t: t.cost["prompt_tokens"])
-    assert cheapest.trial_id in result.pareto or any(
-        t.cost["prompt_tokens"] == cheapest.cost["prompt_tokens"] and t.trial_id in result.pareto for t in finished
-    )
+    cheapest = min(t.cost["prompt_tokens"] for t in finished)
+    assert any(t.cost["prompt_tokens"] == cheapest for t in finished if t.trial_id in result.pareto)
     for trial in finished:  # nothing off the front beats a front trial on both objectives
         for front_id in result.pareto:
             front = next(t for t in finished if t.trial_id == front_id)
@@ -190,48 +273,43 @@ def test_multi_objective_sweep_reports_the_pareto_front(ray_local, tmp_path, tin
     assert "plots/pareto.png" in {a.path for a in client.list_artifacts(result.parent_run_id, "plots")}
 
 
-def test_warm_start_from_a_learner_evaluates_its_proposals_first(ray_local, tmp_path, tiny_model_dir, tracking_uri):
-    """Proposals from the shipped seed history (real recorded evaluations) run first and are logged;
+def test_warm_start_evaluates_the_learners_proposals_first_and_tells_earlier_results(ray_local, tmp_path, tracking_uri):
+    """Proposals learned from the other 19 domains of the seed history run first and are logged;
     the domain's own earlier result is told to the search instead of being run again."""
-    import dataclasses
+    from domaintune.history import History, Record, load_history
+    from domaintune.meta import plan_warm_start, propose
+    from domaintune.sweep import run_sweep
 
-    from domaintune.domains import load_domain, save_domain
-    from domaintune.meta import SEED_HISTORY, History, Record, load_history, propose
-    from domaintune.sweep import _warm_start, run_sweep
-
-    # A domain the seed history has never seen (not in experiments/meta_design.yaml).
-    astronomy = load_domain("gcide-astronomy")
-    small = dataclasses.replace(astronomy, splits={k: v[:24] for k, v in astronomy.splits.items()}, fingerprint="")
-    folder = save_domain(small, tmp_path / "gcide-astronomy")
-    assert "gcide-astronomy" not in load_history().domains()
-    earlier = Strategy.from_dict({"template": "cloze", "scoring": "calibrated"}).active()
-    own = History([Record(domain="gcide-astronomy", fingerprint="old", view="definition_to_term", strategy=earlier,
-                          metric="accuracy", value=0.9, source="an earlier sweep")])
-    own_file = own.to_jsonl(tmp_path / "own.jsonl")
-    config = parse_config(
-        {
-            "name": "warm",
-            "domain": str(folder),
-            "view": "definition_to_term",
-            "runner": {"model": tiny_model_dir, "questions": 4, "test_questions": 4},
-            "space": "all",
-            "search": {"num_samples": 3, "max_concurrent": 1, "scheduler": "fifo"},
-            "warm_start": {"learner": "portfolio", "n": 3, "history": [str(SEED_HISTORY), str(own_file)]},
-            "tracking": {"uri": tracking_uri, "experiment": "warm"},
-            "storage": str(tmp_path / "ray"),
-        },
-        "warm start",
+    others = History(load_history().without_domain("gcide-law").records)
+    earlier = Strategy.from_dict({"template": "instruction", "scoring": "calibrated", "retrieval": "bm25", "top_k": 2}).active()
+    own = History([Record(domain="gcide-law", domain_version="0", fingerprint="old", view="definition_to_term",
+                          strategy=earlier, metric="accuracy", value=0.9, source="an earlier sweep")])
+    files = [str(others.to_jsonl(tmp_path / "others.jsonl")), str(own.to_jsonl(tmp_path / "own.jsonl"))]
+    config = _replay_config(
+        tmp_path, tracking_uri, warm_start={"learner": "portfolio", "n": 3, "history": files},
+        search__num_samples=4, search__max_concurrent=1, search__scheduler="fifo",
     )
-    proposals = propose(small.view("definition_to_term"), load_history(), "portfolio", 3)
-    found, told = _warm_start(config, config.load_domain(), config.search_space())
-    in_space = [p for _, p in found]
+    domain, space = config.load_domain(), config.search_space()
+    plan = plan_warm_start(config, domain, space)
+    proposals = propose(domain, others, "portfolio", 3)
+    in_space = [p for _, p in plan.proposals]
     assert in_space and all(p.strategy in [q.strategy for q in proposals] for p in in_space)
-    assert len(told) == 1 and told[0][1] == 0.9 and config.search_space().strategy(told[0][0]).active() == earlier
+    assert [(e.value, e.version) for e in plan.earlier] == [(0.9, "0")]
+    assert space.strategy(plan.earlier[0].point).active() == earlier
     result = run_sweep(config, verbose=0)
-    ran = [Strategy.from_dict(t.strategy).active() for t in result.trials[: len(in_space)]]
-    assert ran == [Strategy.from_dict(p.strategy).active() for p in in_space]
-    assert earlier not in ran
+    ran = [Strategy.from_dict(t.strategy).active() for t in result.trials]
+    first = [space.strategy(point).active() for point in plan.points]
+    assert ran[: len(first)] == first and earlier not in ran[: len(first)]
     path = MlflowClient(tracking_uri).download_artifacts(result.parent_run_id, "warm_start.json", str(tmp_path))
     logged = json.loads(open(path).read())
     assert [entry["strategy"] for entry in logged["proposals"]] == [p.strategy for p in in_space]
     assert [entry["value"] for entry in logged["earlier_results"]] == [0.9]
+
+
+def test_a_metric_the_domain_does_not_report_fails_before_any_run(tmp_path, tracking_uri):
+    from domaintune.errors import ConfigError
+    from domaintune.sweep import run_sweep
+
+    with pytest.raises(ConfigError, match="metric: 'f1' is not reported for a multiple_choice domain"):
+        run_sweep(_replay_config(tmp_path, tracking_uri, metric="f1"), verbose=0)
+    assert not (tmp_path / "mlflow.db").exists() or not MlflowClient(tracking_uri).search_experiments(filter_string="name = 'replay'")

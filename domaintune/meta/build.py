@@ -206,9 +206,13 @@ def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:
     """The ids of the questions a cell scored, for cells recorded before ids were kept: the same
     seeded sample drawn again, when the domain is still the one the cell scored (same fingerprint)."""
     from domaintune.domains import load_domain
+    from domaintune.errors import DomainError
     from domaintune.runners import question_id, scored_rows
 
-    domain = load_domain(row["domain"]).view(row["view"])
+    try:
+        domain = load_domain(row["domain"]).view(row["view"])
+    except DomainError:
+        return None  # a domain that is gone: the cell keeps its outcomes, unpaired
     if domain.fingerprint != row["fingerprint"]:
         return None
     return [question_id(q) for q in scored_rows(domain, "validation", row["questions"], seed)]

@@ -62,6 +62,8 @@ class ReplayRunner:
         adapter_dir: str | None = None,
         load_adapter: str | None = None,
     ) -> TrialResult:
+        if split not in domain.splits:
+            raise ConfigError(f"split {split!r} not in domain {domain.name!r} ({', '.join(domain.splits)})")
         record = self.lookup(domain.name, strategy, domain.view_name, split)
         if record is None:  # e.g. the test split of a history that records validation only
             return TrialResult(metrics={}, cost={}, split=split)

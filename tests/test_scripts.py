@@ -1,0 +1,141 @@
+"""Scripts that cannot rot: every script in benchmarks/ and experiments/ runs against the
+current code at its smallest setting (a tiny model, a few questions, or the replay runner).
+A refactor that breaks one fails here. Their real figures come from running them in full."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p.relative_to(ROOT).as_posix() for folder in ("benchmarks", "experiments") for p in (ROOT / folder).glob("*.py"))
+
+
+def run(script: str, *args: str, cwd: Path, timeout: int = 600) -> str:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
+    done = subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{script} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+@pytest.fixture
+def tiny_design(tmp_path, tiny_model_dir) -> Path:
+    design = {
+        "view": "definition_to_term",
+        "questions": 3,
+        "runner": {"model": tiny_model_dir, "eval_every": 2},
+        "domains": ["jargon"],
+        "strategies": [{"template": "plain"}, {"template": "instruction", "adapter": "lora", "steps": 2, "batch_size": 2}],
+    }
+    path = tmp_path / "design.yaml"
+    path.write_text(yaml.safe_dump(design))
+    return path
+
+
+def test_meta_dataset_scripts_measure_build_and_export(tmp_path, tiny_design):
+    cells = tmp_path / "cells.jsonl"
+    out = run("experiments/01_measure_cost.py", "--design", str(tiny_design), "--out", str(cells), "--workers", "1", cwd=tmp_path)
+    assert "CPU-hours" in out and len(cells.read_text().splitlines()) == 2
+    run("experiments/02_build_meta_dataset.py", "--design", str(tiny_design), "--out", str(cells), "--workers", "1", cwd=tmp_path)
+    assert len(cells.read_text().splitlines()) == 2  # resumed: nothing to redo
+    history, markdown = tmp_path / "seed.jsonl", tmp_path / "meta_dataset.md"
+    run("experiments/03_export_history.py", "--design", str(tiny_design), "--cells", str(cells), "--out", str(history), "--markdown", str(markdown), cwd=tmp_path)
+    records = [json.loads(line) for line in history.read_text().splitlines()]
+    assert len(records) == 2 and all(len(r["outcomes"]) == len(r["question_ids"]) == 3 for r in records)
+    assert "jargon" in markdown.read_text()
+
+
+def test_warm_vs_cold_runs_on_the_replay_runner(tmp_path):
+    from domaintune.history import load_history
+
+    others = tmp_path / "others.jsonl"
+    load_history().without_domain("gcide-law").to_jsonl(others)
+    config = yaml.safe_load((ROOT / "experiments" / "replay_sweep.yaml").read_text())
+    config.update(warm_start={"learner": "portfolio", "n": 2, "history": [str(others)]}, storage=str(tmp_path / "ray"))
+    config["search"].update(num_samples=3, scheduler="fifo")
+    path = tmp_path / "warm.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = tmp_path / "warm_vs_cold.json"
+    out = run("experiments/04_warm_vs_cold.py", "--config", str(path), "--out", str(result), cwd=tmp_path)
+    summary = json.loads(result.read_text())
+    assert "warm-started sweep reached it" in out and summary["domain"] == "gcide-law" and summary["proposals"] == 2
+    assert len(summary["cold_best_so_far"]) == len(summary["warm_best_so_far"]) == 3
+
+
+def test_overhead_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
+    out = run("benchmarks/overhead.py", "--questions", "2", "--steps", "2", "--model", tiny_model_dir, "--out", str(tmp_path / "o.json"), cwd=tmp_path)
+    assert "ratio" in out and json.loads((tmp_path / "o.json").read_text())["rows"]
+
+
+def test_zero_shot_and_levels_benchmarks_at_their_smallest(tmp_path, tiny_model_dir):
+    cells = tmp_path / "zero_shot.jsonl"
+    run("benchmarks/zero_shot.py", "--domains", "jargon", "--views", "definition_to_term", "--questions", "2", "--workers", "1",
+        "--model", tiny_model_dir, "--out", str(cells), cwd=tmp_path)
+    assert "| jargon |" in run("benchmarks/zero_shot.py", "--table", "--out", str(cells), cwd=tmp_path)
+    levels = tmp_path / "levels.jsonl"
+    run("benchmarks/levels.py", "--domains", "jargon", "--levels", "none,grey", "--questions", "2", "--workers", "1",
+        "--model", tiny_model_dir, "--out", str(levels), cwd=tmp_path)
+    rows = [json.loads(line) for line in levels.read_text().splitlines()]
+    assert {r["split"] for r in rows} == {"validation", "test"} and sum(r["split"] == "test" for r in rows) == 2
+    assert "| jargon |" in run("benchmarks/levels.py", "--table", "--out", str(levels), cwd=tmp_path)
+    run("benchmarks/levels.py", "--history", "--out", str(levels), cwd=tmp_path)
+    assert (tmp_path / "levels_history.jsonl").exists()
+
+
+def test_meta_lodo_benchmark_on_a_small_history(tmp_path):
+    from domaintune.history import History, load_history
+
+    seed = load_history()
+    small = History([r for r in seed if r.domain in seed.domains()[:5]]).to_jsonl(tmp_path / "small.jsonl")
+    out = tmp_path / "lodo.md"
+    printed = run("benchmarks/meta_lodo.py", "--seeds", "1", "--no-ablation", "--history", str(small), "--out", str(out), cwd=tmp_path)
+    assert "portfolio" in printed and "portfolio" in out.read_text()
+
+
+# As if ray, mlflow, optuna and gguf were not installed (a bare GPU machine): the path finder misses them.
+BLOCK = """
+import importlib.machinery
+_find = importlib.machinery.PathFinder.find_spec
+def _hidden(name, path=None, target=None):
+    return None if name.split('.')[0] in {'ray', 'mlflow', 'optuna', 'gguf'} else _find(name, path, target)
+importlib.machinery.PathFinder.find_spec = staticmethod(_hidden)
+"""
+
+
+def test_gpu_benchmark_runs_bare_without_ray_mlflow_optuna_or_gguf(tmp_path, tiny_model_dir, monkeypatch):
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCK)
+    monkeypatch.setenv("PYTHONPATH", f"{blocker}{os.pathsep}{ROOT}")
+    out = tmp_path / "gpu.json"
+    printed = run("benchmarks/gpu.py", "run", "--model", tiny_model_dir, "--device", "cpu", "--questions", "2",
+                  "--out", str(out), "--baseline", str(tmp_path / "none.json"), cwd=tmp_path)
+    report = json.loads(out.read_text())
+    assert "train tok/s" in printed and report["resolved"] == "cpu" and len(report["rows"]) == 5
+    assert sum(bool(r["train_tokens_per_s"]) for r in report["rows"]) == 2 and all(r["questions_per_s"] > 0 for r in report["rows"])
+
+
+def test_device_cpu_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
+    out = run("benchmarks/device_cpu.py", "--model", tiny_model_dir, "--questions", "2", "--rounds", "1", "--shots", "1", cwd=tmp_path)
+    assert "ratio to before" in out
+
+
+def test_faults_benchmark_counts_what_a_kill_broke(tmp_path):
+    out = tmp_path / "faults.json"
+    printed = run("benchmarks/faults.py", "--kills", "1", "--samples", "2", "--delay", "1", "--out", str(out), cwd=tmp_path, timeout=900)
+    report = json.loads(out.read_text())
+    assert "finished trials run twice" in printed and report["trials_finished"] >= 2
+    assert report["finished_trials_run_twice"] == 0 and report["runs_left_running"] == 0
+
+
+def test_every_script_is_covered_here():
+    """A new script needs a smallest-setting test above (one that calls ``run(script, ...)``)."""
+    source = Path(__file__).read_text()
+    uncovered = {script for script in SCRIPTS if f'run("{script}"' not in source}
+    assert SCRIPTS and not uncovered, f"scripts without a smallest-setting test in tests/test_scripts.py: {sorted(uncovered)}"
