@@ -37,7 +37,12 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
         session = parent.data.tags[TAG_SESSION]
         os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as an OOM kill or a lost node would
         driver.wait(timeout=30)
-        resumed = run_cli(uri, "sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
+        command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
+        resumed = run_cli(uri, *command)
+        if resumed.returncode != 0 and "timed out during startup" in resumed.stderr:
+            # Ray's own start timed out on an overloaded machine: that sweep is FAILED, and a
+            # second --resume continues it all the same.
+            resumed = run_cli(uri, *command)
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert f"MLflow run {parent.info.run_id}" in resumed.stderr and "marked KILLED" in resumed.stderr
         result = json.loads(resumed.stdout)
@@ -46,7 +51,7 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
 
     parents, children = split(runs(client, EXPERIMENT))
     assert [p.info.run_id for p in parents] == [parent.info.run_id] == [result["parent_run_id"]]
-    assert parents[0].info.status == "FINISHED" and parents[0].data.tags["domaintune.resumed"] == "1"
+    assert parents[0].info.status == "FINISHED" and parents[0].data.tags["domaintune.resumed"] in {"1", "2"}
     assert "RUNNING" not in {r.info.status for r in parents + children}
     finished = Counter(c.data.tags["domaintune.trial_id"] for c in children if c.info.status == "FINISHED")
     assert len(finished) == 6 and set(finished.values()) == {1}  # every trial FINISHED exactly once
