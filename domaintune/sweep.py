@@ -284,8 +284,16 @@ def init_ray(address: str | None, worker_niceness: int | None = None) -> bool:
         if worker_niceness is not None:
             # The raylet reads its settings from RAY_<name> in the environment it inherits from here.
             os.environ.setdefault("RAY_worker_niceness", str(worker_niceness))
-        ray.init(address="local", include_dashboard=False, runtime_env=env, log_to_driver=False)
-        return True
+        for attempt in (1, 2):
+            try:
+                ray.init(address="local", include_dashboard=False, runtime_env=env, log_to_driver=False)
+                return True
+            except Exception as error:  # noqa: BLE001 - Ray raises a bare Exception for this
+                # Ray gives its raylet a fixed 30 s to register; an overloaded machine can miss
+                # that once. Start again rather than fail the sweep (its runs are already open).
+                if attempt == 2 or "timed out during startup" not in str(error):
+                    raise
+                ray.shutdown()
     probe_address(address)
     try:
         ray.init(address=address, runtime_env=env, log_to_driver=False)
