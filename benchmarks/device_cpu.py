@@ -74,6 +74,7 @@ def main() -> None:
             began = time.perf_counter()
             answers[name] = run()
             seconds[name] += time.perf_counter() - began
+        print("round:", ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()), flush=True)
     assert answers["before"] == answers["now (auto -> cpu)"], "the device-aware path changed answers"
     n = args.questions * args.rounds
     print(f"device auto resolved to {device}, dtype {next(model.parameters()).dtype}, {args.questions} jargon questions x {args.rounds} rounds, {args.shots}-shot")
