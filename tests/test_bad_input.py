@@ -198,6 +198,7 @@ def markdown(tmp_root: Path) -> str:
         except AssertionError as error:
             text = str(error)
         shown = payload if isinstance(payload, str) else yaml.safe_dump(payload, default_flow_style=True).strip()
+        shown = shown.replace("\n", "\\n")
         rows.append(f"| {number} | {what}: `{shown}` | {text[:300]} |")
     return "\n".join(rows)
 
