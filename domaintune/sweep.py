@@ -509,7 +509,7 @@ def run_sweep(
         # Save Ray's experiment state at every step (its default waits 10 s or more): a crash then
         # loses at most the trials of the last step, never one MLflow already holds as finished.
         os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
-        if previous is not None and tune.Tuner.can_restore(str(experiment_dir)):
+        if previous is not None and _whole_state(experiment_dir, notice) and tune.Tuner.can_restore(str(experiment_dir)):
             tuner = _restore(experiment_dir, trainable, callback, verbose, records, space)
         else:
             # A crash before Ray saved anything: search anew, told what finished, for what is left.
@@ -563,6 +563,21 @@ def _check_storage(storage: Path) -> None:
 
 
 MIN_FREE_BYTES = 64 * 2**20  # experiment state, trial folders and adapters of a small sweep
+
+
+def _whole_state(experiment_dir: Path, notice: Callable[[str], None]) -> bool:
+    """Whether Ray left a readable experiment state. A driver killed while Ray wrote it leaves a
+    cut file, which Ray's restore reads as the newest and fails on (then starts a sweep that
+    thinks it is done): such files are set aside so the last whole state is restored."""
+    states = sorted(experiment_dir.glob("experiment_state-*.json"))
+    for path in reversed(states):
+        try:
+            json.loads(path.read_text())
+            return True
+        except (OSError, ValueError):
+            path.rename(path.with_name(path.name + ".cut"))
+            notice(f"resume: Ray's experiment state {path.name} was cut short by the crash; set aside")
+    return False
 
 
 def _replayable(last: dict[str, Any]) -> dict[str, Any]:
