@@ -1,4 +1,4 @@
-# domaintune: `make demo` runs the quickstart sweep, `make test` runs the test suite.
+# domaintune: `make demo` runs the demo sweep (experiments/demo.yaml), `make test` runs the test suite.
 # Both create .venv and install everything on a fresh machine (Python 3.11 + pip).
 
 PYTHON ?= python3
@@ -32,9 +32,9 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-demo: install  ## the quickstart sweep on embedded defaults (local Ray, ./mlflow.db)
+demo: install  ## a warm-started sweep on a domain the history has not seen (local Ray, ./mlflow.db)
 	$(BIN)/domaintune model prepare
-	$(BIN)/domaintune sweep experiments/quickstart.yaml
+	$(BIN)/domaintune sweep experiments/demo.yaml
 
 test: install  ## the whole suite (about 6 minutes on 2 cores)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

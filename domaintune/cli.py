@@ -211,6 +211,67 @@ def runs_clean(
         if not any(report[k] for k in ("closed", "orphans", "alive", "unknown")):
             typer.echo(f"nothing RUNNING in {report['tracking_uri']}")
 
+@app.command("report")
+def report_command(
+    sweep_run_id: Optional[str] = typer.Argument(None, help="A sweep's MLflow run id (printed by `domaintune sweep`)."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Report on one domain: every sweep and version, champion, feedback."),
+    history: bool = typer.Option(False, "--history", help="Report on the history as the meta-learner sees it (leave one domain out)."),
+    html_path: Optional[str] = typer.Option(None, "--html", help="Write one self-contained HTML file (opens offline)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    uri: Optional[str] = typer.Option(None, help="Tracking URI (default as for sweeps)."),
+    history_file: list[str] = typer.Option([], "--history-file", help="History files for --history / --domain (default: the shipped seed history)."),
+    experiment: Optional[str] = typer.Option(None, help="--history: also learn from this MLflow experiment's trials."),
+    learner: Optional[str] = typer.Option(None, help="--history: the learner to hold domains out with (default: the configured default)."),
+    n: int = typer.Option(3, "-n", help="--history: proposals per held-out domain."),
+) -> None:
+    """A report for people: one sweep, one domain, or the whole history; terminal, --json or --html."""
+
+    def body() -> None:
+        from pathlib import Path
+
+        chosen = [x for x in (sweep_run_id, domain, history or None) if x]
+        if len(chosen) != 1:
+            raise ConfigError("report: give exactly one of SWEEP_RUN_ID, --domain NAME or --history")
+        from domaintune import reports
+        from domaintune.tracking import resolve_tracking_uri
+
+        def client() -> Any:
+            from mlflow.tracking import MlflowClient
+
+            from domaintune.tracking import check_reachable
+
+            store = resolve_tracking_uri(uri)
+            check_reachable(store)
+            return MlflowClient(tracking_uri=store)
+
+        if sweep_run_id:
+            mlflow_client = client()
+            inputs = reports.load_sweep(mlflow_client, sweep_run_id)
+            data = reports.sweep_report(inputs)
+            render, show = (lambda: reports.sweep_html(inputs, data)), reports.print_sweep_report
+        elif domain:
+            data = reports.domain_report(client(), domain, list(history_file))
+            render, show = (lambda: reports.domain_html(data)), reports.print_domain_report
+        else:
+            from domaintune.config import DEFAULT_LEARNER
+            from domaintune.meta import REGISTRY, load_history
+
+            name = learner or DEFAULT_LEARNER
+            if name not in REGISTRY:
+                raise ConfigError(f"--learner: unknown {name!r}; known: {', '.join(sorted(REGISTRY))}")
+            records = load_history(list(history_file), resolve_tracking_uri(uri) if experiment else None, experiment)
+            data = reports.history_report(records, name, n)
+            render, show = (lambda: reports.history_html(data)), reports.print_history_report
+        if html_path:
+            Path(html_path).write_text(render())
+            data["html"] = str(Path(html_path).resolve())
+        if as_json:
+            _print_json(data)
+        elif html_path:
+            typer.echo(f"wrote {data['html']}")
+        else:
+            show(data)
+
     _guarded(body)
 
 
@@ -225,8 +286,14 @@ def ui(
 
     from domaintune.tracking import resolve_tracking_uri
 
+    from domaintune.dashboard import experiment_links
+
     store = _guarded(lambda: resolve_tracking_uri(uri))
-    typer.echo(f"MLflow UI for {store} at http://127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+    typer.echo(f"MLflow UI for {store} at {base}")
+    # MLflow 3.17 opens an experiment on its GenAI overview; these links land on the runs table.
+    for line in experiment_links(store, base):
+        typer.echo(line)
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port)]
     raise typer.Exit(subprocess.call(command, env=env))

@@ -68,3 +68,59 @@ def pareto_figure(trials: list[Any], front: list[str], metric: str, cost: str) -
     ax.set_title("Quality against cost (red: Pareto front)")
     fig.tight_layout()
     return fig
+
+
+def _shorten(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def story_png(story: Any) -> Any:
+    """PNG fallback of the optimization history: every trial with its 95% interval, warm-start
+    trials marked, best so far; the legend names strategies."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    markers = {"baseline": ("D", "tab:gray"), "configured": ("s", "tab:brown"), "proposal": ("*", "tab:red"), "search": ("o", "tab:blue")}
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    scored = [t for t in story.trials if t.metric is not None]
+    for t in scored:
+        marker, colour = markers[t.origin]
+        err = [[t.metric - t.interval[0]], [t.interval[1] - t.metric]] if t.interval else None
+        ax.errorbar([t.number], [t.metric], yerr=err, fmt=marker, color=colour, ms=11 if t.origin == "proposal" else 7, capsize=3,
+                    label=_shorten(f"{t.number} · {t.label} ({t.origin})"))
+    running, best = None, []
+    for t in scored:
+        running = t.metric if running is None else (max if story.direction == "maximize" else min)(running, t.metric)
+        best.append(running)
+    ax.step([t.number for t in scored], best, where="post", color="black", ls=":", label="best so far")
+    ax.set_xlabel("trial (start order)")
+    ax.set_ylabel(f"validation {story.metric}")
+    ax.set_title("Optimization history (star: meta-learner proposal, diamond: zero-shot baseline)", fontsize=9)
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def levels_png(story: Any) -> Any:
+    """PNG fallback of the levels side by side, each trial with its 95% interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scored = [t for t in story.trials if t.metric is not None]
+    groups = sorted({"+".join(t.levels) for t in scored})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for t in scored:
+        x = groups.index("+".join(t.levels)) + (t.number % 5 - 2) * 0.06  # spread trials of one group
+        err = [[t.metric - t.interval[0]], [t.interval[1] - t.metric]] if t.interval else None
+        ax.errorbar([x], [t.metric], yerr=err, fmt="*" if t.origin == "proposal" else "o", capsize=3)
+        ax.annotate(str(t.number), (x, t.metric), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_xlabel("levels the strategy uses (numbers: trials)")
+    ax.set_ylabel(f"validation {story.metric}")
+    ax.set_title(f"Levels side by side, 95% intervals on {story.questions} questions", fontsize=9)
+    fig.tight_layout()
+    return fig

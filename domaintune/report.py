@@ -30,7 +30,7 @@ def _fmt(value: float | None) -> str:
 def print_sweep_result(result: SweepResult) -> None:
     rows = [
         [
-            t.trial_id,
+            str(number),  # the "N" of the MLflow child run "N · strategy"
             t.status
             + (" (stopped early)" if t.stopped_early and t.status == "FINISHED" else "")
             + (" pareto" if t.trial_id in result.pareto else ""),
@@ -39,11 +39,11 @@ def print_sweep_result(result: SweepResult) -> None:
             f"{t.cost.get('train_seconds', 0) + t.cost.get('eval_seconds', 0):.0f}",
             _describe(t.strategy),
         ]
-        for t in result.trials
+        for number, t in enumerate(result.trials, start=1)
     ]
     print_table(
         f"Sweep {result.name} on {result.domain} ({len(result.trials)} trials, {result.seconds:.0f} s)",
-        ["trial", "status", f"val {result.metric}", "steps", "seconds", "strategy"],
+        ["#", "status", f"val {result.metric}", "steps", "seconds", "strategy"],
         rows,
     )
     if result.best_strategy is None:
@@ -65,9 +65,17 @@ def print_sweep_result(result: SweepResult) -> None:
         ],
     )
     if result.pareto:
-        print(f"Pareto front (quality vs cost): {', '.join(result.pareto)}")
+        numbers = {t.trial_id: str(n) for n, t in enumerate(result.trials, start=1)}
+        print(f"Pareto front (quality vs cost): trials {', '.join(numbers.get(p, p) for p in result.pareto)}")
+    if result.story:
+        print("What happened:")
+        for line in result.story:
+            print(f"  - {line}")
+    from domaintune.dashboard import runs_url
+
     print(f"MLflow: {result.tracking_uri} (experiment {result.experiment_id}, sweep run {result.parent_run_id})")
-    print(f"Look at it with: domaintune ui   (or: mlflow ui --backend-store-uri {result.tracking_uri})")
+    print(f"Look at it with: domaintune ui, then open {runs_url(result.experiment_id)}")
+    print(f"Report: domaintune report {result.parent_run_id} --html sweep.html   (also report.html on the sweep run)")
 
 
 def _describe(strategy: dict) -> str:

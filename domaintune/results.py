@@ -41,6 +41,7 @@ class SweepResult:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # setup, fit (the trials), test
     pareto: list[str] = field(default_factory=list)  # trial ids on the Pareto front (multi-objective sweeps)
+    story: list[str] = field(default_factory=list)  # baseline, first proposal, where the search went (domaintune.story)
     interrupted: bool = False
     resumed: bool = False
 

@@ -527,7 +527,7 @@ def run_sweep(
                     tracker.end_trial(trial.trial_id, "KILLED")
             tracker.close("KILLED", error="sweep interrupted")
             return _result(config, domain, tracker, trials, None, None, 0, started, interrupted=True)
-        return _conclude(config, domain, runner, tracker, callback, trials, started, timings)
+        return _conclude(config, domain, runner, tracker, callback, trials, started, timings, space, plan)
     except KeyboardInterrupt:
         tracker.close("KILLED", error="sweep interrupted (KeyboardInterrupt)")
         raise
@@ -618,10 +618,10 @@ def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, 
 
 def _conclude(
     config: SweepConfig, domain: Domain, runner: Any, tracker: SweepTracker, callback: Any,
-    trials: list[TrialSummary], started: float, timings: dict[str, float],
+    trials: list[TrialSummary], started: float, timings: dict[str, float], space: SearchSpace, plan: WarmStartPlan,
 ) -> SweepResult:
     """After the search: the best trial, its test score (the test split's only use), the Pareto
-    front, the parent run's metrics and plots; closes the parent run."""
+    front, the parent run's metrics, plots, report and description; closes the parent run."""
     from domaintune.domains import TASK_METRICS
     from domaintune.runners import score_test
 
@@ -656,6 +656,11 @@ def _conclude(
     figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, {t.trial_id: t.label for t in trials})
     if config.objectives:
         figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
+    from domaintune.dashboard import publish_sweep
+    from domaintune.reports import SweepInputs
+
+    inputs = SweepInputs(result.to_dict(), config.model_dump(mode="json"), space.spec(), plan.to_dict(), callback.curves)
+    result.story = publish_sweep(tracker, inputs, domain)["story"]
     tracker.finish(result.to_dict(), metrics, figures)
     return result
 

@@ -72,6 +72,12 @@ def _params(values: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _levels(strategy: dict[str, Any]) -> str:
+    from domaintune.strategy import Strategy
+
+    return "+".join(Strategy.from_dict(strategy).levels())
+
+
 def flatten(values: dict[str, Any]) -> dict[str, Any]:
     """Nested config mapping to dotted keys (``search.num_samples``), lists kept whole."""
     from ray.tune.utils import flatten_dict
@@ -101,6 +107,7 @@ class SweepTracker:
         self.trial_runs: dict[str, str] = {}
         self.open_runs: set[str] = set()
         self.trial_tags: dict[str, str] = {}
+        self._dataset_of: tuple[str, Any] | None = None  # (domain fingerprint + view, its MLflow dataset)
 
     def start(
         self,
@@ -128,6 +135,7 @@ class SweepTracker:
         )
         self.parent_id = run.info.run_id
         self.open_runs.add(self.parent_id)
+        self._log_domain(self.parent_id, domain)
         params = _params(flatten(config))
         params["domain_fingerprint"] = domain.fingerprint
         self._log_params(self.parent_id, params)
@@ -149,6 +157,14 @@ class SweepTracker:
 
         assert self.parent_id
         self.client.log_batch(self.parent_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def _log_domain(self, run_id: str, domain: Domain) -> None:
+        """The domain's validation questions as the run's dataset input (the Dataset column)."""
+        from domaintune.dashboard import domain_dataset, log_domain_input
+
+        if self._dataset_of is None or self._dataset_of[0] != domain.fingerprint + domain.view_name:
+            self._dataset_of = (domain.fingerprint + domain.view_name, domain_dataset(domain))
+        log_domain_input(self.client, run_id, self._dataset_of[1])
 
     def _log_params(self, run_id: str, params: dict[str, str]) -> None:
         from mlflow.entities import Param
@@ -179,6 +195,8 @@ class SweepTracker:
         run_id = run.info.run_id
         self.trial_runs[trial_id] = run_id
         self.open_runs.add(run_id)
+        self._log_domain(run_id, domain)
+        self.client.set_tag(run_id, "domaintune.levels", _levels(strategy))
         self._log_params(run_id, _params(strategy))
         self.client.log_dict(run_id, strategy, "strategy.json")
         return run_id

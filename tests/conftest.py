@@ -83,3 +83,42 @@ def history():
 @pytest.fixture
 def tracking_uri(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def warm_replay_sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A real replay sweep (Ray + MLflow, no model) on gcide-law, warm-started by the portfolio
+    learner fitted on the seed history without gcide-law, with a zero-shot baseline first.
+    Returns the store's URI, the folder, and the sweep's JSON result. About a minute."""
+    import json
+    import subprocess
+    import sys
+
+    from domaintune.history import SEED_HISTORY
+
+    folder = tmp_path_factory.mktemp("warm-replay")
+    others = folder / "others.jsonl"
+    lines = [line for line in SEED_HISTORY.read_text().splitlines() if line.strip()]
+    kept = [line for line in lines if json.loads(line)["domain"] != "gcide-law"]
+    assert 0 < len(kept) < len(lines), "the seed history should hold gcide-law and other domains"
+    others.write_text("".join(line + "\n" for line in kept))
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    root = Path(__file__).resolve().parent.parent
+    sets = {
+        "space.template": "[plain, instruction]",
+        "space.scoring": "[mean, calibrated]",
+        "runner.nearest": "true",
+        "search.points_to_evaluate": "[{template: plain, n_shots: 0, retrieval: none, scoring: mean}]",
+        "warm_start.learner": "portfolio",
+        "warm_start.n": "3",
+        "warm_start.history": f"[{others}]",
+        "storage": str(folder / "ray"),
+        "tracking.uri": uri,
+    }
+    args = [arg for key, value in sets.items() for arg in ("--set", f"{key}={value}")]
+    done = subprocess.run(
+        [sys.executable, "-m", "domaintune", "sweep", str(root / "experiments" / "replay_sweep.yaml"), "--json", *args],
+        capture_output=True, text=True, cwd=folder, timeout=600, env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"uri": uri, "folder": folder, "result": json.loads(done.stdout)}

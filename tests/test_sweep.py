@@ -19,7 +19,7 @@ from domaintune.strategy import Strategy
 def ray_local():
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -95,7 +95,10 @@ def test_sweep_records_parent_and_children_and_survives_a_failing_trial(
     assert parent.data.metrics["best_validation_accuracy"] == max(t.metric for t in result.trials if t.metric is not None)
     assert "test_accuracy" in parent.data.metrics and parent.data.metrics["trials_failed"] == 1
     assert parent.data.tags["domaintune.domain_fingerprint"] == small_domain.fingerprint
-    assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} == {"plots/progress.png", "plots/trials.png"}
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "plots")} == {
+        "plots/progress.png", "plots/trials.png", "plots/history.png", "plots/levels.png"
+    }
+    assert "report.html" in {a.path for a in client.list_artifacts(parent.info.run_id)}
 
 
 def _parse(text: str):

@@ -1,0 +1,195 @@
+"""The report of one sweep: its story, trials, figures; from a finished sweep in memory or from
+its MLflow run (``domaintune report SWEEP_RUN_ID``). Both paths go through ``SweepInputs``."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from domaintune.errors import ConfigError
+
+
+@dataclass
+class SweepInputs:
+    result: dict[str, Any]  # SweepResult.to_dict()
+    config: dict[str, Any]  # the sweep config as recorded (config.json)
+    space: dict[str, Any]  # search_space.json: lever -> fixed value | choices | range
+    warm_start: dict[str, Any] = field(default_factory=dict)  # WarmStartPlan.to_dict()
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # trial id -> (step, metric)
+    run_url: str = ""  # where the sweep is in the MLflow UI, when known
+
+    @property
+    def questions(self) -> int:
+        return int(self.config.get("runner", {}).get("questions") or 0)
+
+    @property
+    def learner(self) -> str:
+        return (self.config.get("warm_start") or {}).get("learner", "")
+
+    @property
+    def searched(self) -> list[str]:
+        return [k for k, v in self.space.items() if isinstance(v, (list, dict))]
+
+
+def load_sweep(client: Any, run_id: str) -> SweepInputs:
+    """A recorded sweep, read back from its MLflow run and its child runs."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from mlflow.exceptions import MlflowException
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise ConfigError(f"report: no run {run_id!r} in the tracking store {client.tracking_uri}") from None
+    if run.data.tags.get("domaintune.kind") != "sweep":
+        raise ConfigError(f"report: run {run_id} is not a domaintune sweep (its tag domaintune.kind is {run.data.tags.get('domaintune.kind')!r})")
+    names = {a.path for a in client.list_artifacts(run_id)}
+
+    def artifact(name: str, default: Any) -> Any:
+        if name not in names:
+            return default
+        with tempfile.TemporaryDirectory() as folder:
+            return json.loads(Path(client.download_artifacts(run_id, name, folder)).read_text())
+
+    result = artifact("summary.json", None)
+    if result is None:
+        raise ConfigError(f"report: sweep run {run_id} has no summary.json (status {run.info.status}: it never finished)")
+    curves: dict[str, list[tuple[int, float]]] = {}
+    metric = result.get("metric", "accuracy")
+    for trial in result.get("trials", []):
+        if trial.get("run_id"):
+            curves[trial["trial_id"]] = [(m.step, m.value) for m in sorted(client.get_metric_history(trial["run_id"], metric), key=lambda m: m.step)]
+    return SweepInputs(result, artifact("config.json", {}), artifact("search_space.json", {}), artifact("warm_start.json", {}), curves)
+
+
+def _distributions(space: dict[str, Any]) -> dict[str, Any]:
+    from domaintune.search_spaces import SearchSpace
+
+    return SearchSpace.parse(space, where="search_space.json").to_optuna()
+
+
+def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
+    """The report as one JSON-ready object."""
+    from domaintune.plots_html import lever_importance
+    from domaintune.story import tell, wilson
+
+    result = inputs.result
+    story = tell(result, inputs.warm_start, inputs.questions, inputs.learner)
+    finished = {t["trial_id"]: t["metric"] for t in result.get("trials", []) if t["status"] == "FINISHED" and t.get("metric") is not None}
+    importances = lever_importance(result.get("trials", []), _distributions(inputs.space), result.get("direction", "maximize"), finished) if inputs.space else {}
+    test_ci = wilson(result.get("test_score"), int(result.get("test_questions") or 0))
+    return {
+        "kind": "sweep",
+        "name": result.get("name"),
+        "domain": result.get("domain"),
+        "view": inputs.config.get("view"),
+        "domain_fingerprint": result.get("domain_fingerprint"),
+        "metric": result.get("metric"),
+        "direction": result.get("direction"),
+        "sweep_run_id": result.get("parent_run_id"),
+        "experiment_id": result.get("experiment_id"),
+        "tracking_uri": result.get("tracking_uri"),
+        "seconds": result.get("seconds"),
+        "budget": {"trials": inputs.config.get("search", {}).get("num_samples"), "questions": inputs.questions,
+                   "test_questions": inputs.config.get("runner", {}).get("test_questions"), "scheduler": inputs.config.get("search", {}).get("scheduler")},
+        "best": {
+            "trial": result.get("best_trial"),
+            "strategy": result.get("best_strategy"),
+            "label": story.best.label if story.best else None,
+            "validation": result.get("best_validation"),
+            "validation_ci95": list(story.best.interval) if story.best and story.best.interval else None,
+            "test": result.get("test_score"),
+            "test_ci95": list(test_ci) if test_ci else None,
+            "test_questions": result.get("test_questions"),
+            "cost": result.get("best_cost"),
+        },
+        "story": story.lines,
+        "trials": [
+            {"number": t.number, "trial_id": t.trial_id, "run_id": t.run_id, "strategy": t.label, "origin": t.origin, "origin_detail": t.origin_detail,
+             "status": t.status, "metric": t.metric, "ci95": list(t.interval) if t.interval else None, "rank": t.rank, "levels": t.levels,
+             "cost_seconds": t.cost_seconds, "predicted": t.predicted}
+            for t in story.trials
+        ],
+        "warm_start": inputs.warm_start,
+        "lever_importance": importances,
+        "pareto": result.get("pareto", []),
+    }
+
+
+def sweep_figures(inputs: SweepInputs, report: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sweep's interactive figures by artifact name (``plots/<name>.html`` / PNG)."""
+    from domaintune import plots_html as ph
+    from domaintune.story import tell
+
+    story = tell(inputs.result, inputs.warm_start, inputs.questions, inputs.learner)
+    report = report or sweep_report(inputs)
+    trials = inputs.result.get("trials", [])
+    figures = {"history": ph.history_figure(story)}
+    if any(inputs.curves.values()):
+        figures["curves"] = ph.curves_figure(story, inputs.curves)
+    if inputs.searched:
+        figures["parallel"] = ph.parallel_figure(story, trials, inputs.searched)
+    figures["importance"] = ph.importance_figure(report["lever_importance"], story.metric)
+    figures["levels"] = ph.levels_figure(story)
+    figures["cost"] = ph.cost_figure(story)
+    objectives = inputs.config.get("objectives") or []
+    if objectives:
+        figures["pareto"] = ph.pareto_figure(story, trials, objectives[0]["metric"], inputs.result.get("pareto", []))
+    return figures
+
+
+def sweep_html(inputs: SweepInputs, report: dict[str, Any] | None = None) -> str:
+    """One self-contained page: the story, the best strategy, the trials and every figure."""
+    from domaintune import plots_html as ph
+
+    report = report or sweep_report(inputs)
+    best = report["best"]
+    story = "<ul class=\"story\">" + "".join(f"<li>{html.escape(line)}</li>" for line in report["story"]) + "</ul>"
+    budget = report["budget"]
+    facts = ph.table(
+        ["domain", "view", "fingerprint", "metric", "trials", "questions per trial", "test questions", "seconds", "MLflow run"],
+        [[report["domain"], report["view"], report["domain_fingerprint"], f"{report['metric']} ({report['direction']})", budget["trials"],
+          budget["questions"], budget["test_questions"], round(float(report["seconds"] or 0)), report["sweep_run_id"]]],
+    )
+    best_table = ph.table(
+        ["strategy", "validation", "95% CI", "test", "95% CI", "test questions"],
+        [[best["label"], best["validation"], _ci(best["validation_ci95"]), best["test"], _ci(best["test_ci95"]), best["test_questions"]]],
+    )
+    trials = ph.table(
+        ["#", "strategy", "from", "status", f"validation {report['metric']}", "95% CI", "rank", "levels", "cost s", "predicted"],
+        [[t["number"], t["strategy"], t["origin_detail"], t["status"], t["metric"], _ci(t["ci95"]), t["rank"], "+".join(t["levels"]), t["cost_seconds"], t["predicted"]]
+         for t in report["trials"]],
+    )
+    sections = [("", story), ("Sweep", facts), ("Chosen strategy", best_table), ("Trials (N · strategy, as the MLflow child runs are named)", trials)]
+    titles = {"history": "Optimization history", "curves": "Learning curves", "parallel": "Levers", "importance": "Lever importance",
+              "levels": "Levels side by side", "cost": "Cost against quality", "pareto": "Pareto front"}
+    for name, figure in sweep_figures(inputs, report).items():
+        sections.append((titles.get(name, name), ph.figure_div(figure)))
+    return ph.page(f"Sweep {report['name']} on {report['domain']}", sections)
+
+
+def _ci(ci: list[float] | None) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"
+
+
+def print_sweep_report(report: dict[str, Any]) -> None:
+    """The terminal summary of ``report SWEEP_RUN_ID``."""
+    from domaintune.report import print_table
+
+    print(f"Sweep {report['name']} on {report['domain']} ({report['view']}), run {report['sweep_run_id']}")
+    for line in report["story"]:
+        print(f"  - {line}")
+    print_table(
+        "Trials",
+        ["#", "strategy", "from", "status", f"val {report['metric']}", "95% CI", "rank", "cost s"],
+        [[str(t["number"]), t["strategy"], t["origin"], t["status"], "-" if t["metric"] is None else f"{t['metric']:.3f}", _ci(t["ci95"]),
+          str(t["rank"] or "-"), f"{t['cost_seconds']:.0f}"] for t in report["trials"]],
+    )
+    if report["lever_importance"]:
+        print("Lever importance: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(report["lever_importance"].items(), key=lambda kv: -kv[1])))
