@@ -23,12 +23,14 @@ domains_app = typer.Typer(help="List, inspect and rebuild domains.", no_args_is_
 spaces_app = typer.Typer(help="List and inspect named search spaces.", no_args_is_help=True)
 model_app = typer.Typer(help="Prepare base models.", no_args_is_help=True)
 meta_app = typer.Typer(help="Meta-learning: evaluate learners on a history.", no_args_is_help=True)
+runs_app = typer.Typer(help="Tidy the tracking store: close what crashed sweeps left RUNNING.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 app.add_typer(meta_app, name="meta")
 app.add_typer(domains_app, name="domains")
 app.add_typer(spaces_app, name="spaces")
 app.add_typer(model_app, name="model")
 
-EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILURE, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 1, 2, 3, 130
 
 
 def _guarded(action: Callable[[], Any]) -> Any:
@@ -39,8 +41,10 @@ def _guarded(action: Callable[[], Any]) -> Any:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except DomaintuneError as error:
+        from domaintune.liveness import SweepBusyError
+
         typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+        raise typer.Exit(EXIT_BUSY if isinstance(error, SweepBusyError) else EXIT_FAILURE) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: open MLflow runs were marked KILLED", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -82,6 +86,12 @@ def sweep(
     set_: list[str] = typer.Option([], "--set", help="Override a config key: --set search.num_samples=16."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No Ray progress table."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the latest unfinished sweep of this config (same MLflow run, same Ray storage); start one if none."
+    ),
+    allow_duplicate: bool = typer.Option(
+        False, "--allow-duplicate", help="Run even if the same sweep is already running (otherwise refused, exit 3)."
+    ),
 ) -> None:
     """Run a sweep: evaluate strategies in parallel, record them in MLflow, score the best on test."""
 
@@ -93,7 +103,7 @@ def sweep(
         cfg = load_config(config, _parse_set(set_))
         # With --json, stdout carries the JSON alone: Ray's own printing goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            result = run_sweep(cfg, address=address, verbose=0 if quiet or as_json else 1)
+            result = run_sweep(cfg, address=address, verbose=0 if quiet or as_json else 1, resume=resume, allow_duplicate=allow_duplicate)
         if as_json:
             _print_json(result.to_dict())
         else:
@@ -170,6 +180,40 @@ def meta_eval(
 
     _guarded(body)
 
+
+@runs_app.command("clean")
+def runs_clean(
+    uri: Optional[str] = typer.Option(None, "--uri", help="Tracking URI (default $MLFLOW_TRACKING_URI, else ./mlflow.db)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Only this experiment (default: every experiment)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be closed; change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Close what crashed sweeps left RUNNING (mark KILLED) and kill their leftover local Ray processes.
+
+    A sweep whose driver is alive (its process on this host, or a fresh heartbeat from another)
+    is never touched; one without driver tags (an older release) is listed as unknown.
+    """
+
+    def body() -> None:
+        from domaintune.recovery import clean_runs
+
+        report = clean_runs(uri, experiment, dry_run)
+        if as_json:
+            _print_json(report)
+            return
+        verb = "would close" if dry_run else "closed"
+        for row in report["closed"]:
+            extra = f", killed Ray pids {row['ray_pids_killed']}" if row.get("ray_pids_killed") else ""
+            typer.echo(f"{verb} sweep {row['name']} ({row['run_id']}): driver pid {row['pid']} on {row['host']} is gone; "
+                       f"{len(row.get('closed', []))} run(s) marked KILLED{extra}")
+        for row in report["orphans"]:
+            typer.echo(f"{verb} trial run {row['name']} ({row['run_id']}): its sweep is {row['parent_status']}")
+        for row in report["alive"]:
+            typer.echo(f"left alone: sweep {row['name']} ({row['run_id']}) is running (pid {row['pid']} on {row['host']})")
+        for row in report["unknown"]:
+            typer.echo(f"left alone: sweep {row['name']} ({row['run_id']}) has no driver tags (an older release); close it in the MLflow UI")
+        if not any(report[k] for k in ("closed", "orphans", "alive", "unknown")):
+            typer.echo(f"nothing RUNNING in {report['tracking_uri']}")
 
 @app.command("report")
 def report_command(

@@ -31,7 +31,10 @@ class SearchSettings(_Section):
     reduction_factor: int = Field(2, ge=2, description="ASHA: keep 1/reduction_factor at each rung")
     reuse_actors: bool = Field(True, description="reuse trial processes (saves ~3 s per trial)")
     cpus_per_trial: float = Field(1.0, gt=0, description="Ray CPUs per trial")
-    gpus_per_trial: float = Field(0.0, ge=0, description="Ray GPUs per trial")
+    gpus_per_trial: float = Field(0.0, ge=0, description="Ray GPUs per trial (0.25: four trials share a GPU)")
+    worker_niceness: int = Field(
+        0, ge=0, le=19, description="nice level of a local Ray's trial processes (Ray's own 15 makes a sweep crawl on a shared machine)"
+    )
     points_to_evaluate: list[dict[str, Any]] = Field(
         default_factory=list, description="strategies to evaluate first (warm start), in order"
     )
@@ -125,6 +128,8 @@ class SweepConfig(_Section):
         for objective in self.objectives:
             if objective.metric not in COST_METRICS and objective.metric != "train_loss":
                 raise ValueError(f"objectives: {objective.metric!r} is not reported; use one of {', '.join(COST_METRICS)}")
+        if self.runner.kind == "lm" and self.runner.device == "cuda" and self.search.gpus_per_trial == 0:
+            raise ValueError("runner.device: cuda needs search.gpus_per_trial > 0 (Ray hides the GPUs from a trial that reserved none)")
         if self.objectives and self.search.scheduler == "asha":
             raise ValueError("objectives: ASHA stops trials on one metric; set search.scheduler: fifo for a multi-objective sweep")
         return self

@@ -105,8 +105,10 @@ def load_tokenizer(name: str, cache_dir: str | Path | None = None, trust_remote_
     return tokenizer
 
 
-def load_model(name: str, cache_dir: str | Path | None = None, trust_remote_code: bool = False) -> tuple[Any, Any]:
-    """Load (model, tokenizer) in fp32 for CPU work; the tokenizer gets a pad token if it lacks one."""
+def load_model(
+    name: str, cache_dir: str | Path | None = None, trust_remote_code: bool = False, device: str = "cpu", dtype: Any = None
+) -> tuple[Any, Any]:
+    """Load (model, tokenizer) on ``device`` in ``dtype`` (default fp32); the tokenizer gets a pad token if it lacks one."""
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
@@ -114,6 +116,8 @@ def load_model(name: str, cache_dir: str | Path | None = None, trust_remote_code
     hf_logging.disable_progress_bar()  # one bar per trial load would bury Ray's progress table
     path = prepare_model(name, cache_dir)
     tokenizer = load_tokenizer(name, cache_dir, trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32, trust_remote_code=trust_remote_code)
+    if device != "cpu":
+        model.to(device)
     model.eval()
     return model, tokenizer

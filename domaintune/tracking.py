@@ -110,9 +110,16 @@ class SweepTracker:
         self._dataset_of: tuple[str, Any] | None = None  # (domain fingerprint + view, its MLflow dataset)
 
     def start(
-        self, name: str, config: dict[str, Any], space: dict[str, Any], domain: Domain, trial_tags: dict[str, str] | None = None
+        self,
+        name: str,
+        config: dict[str, Any],
+        space: dict[str, Any],
+        domain: Domain,
+        trial_tags: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
-        """Open the sweep's parent run; ``trial_tags`` go on every trial run (what history needs)."""
+        """Open the sweep's parent run; ``trial_tags`` go on every trial run (what history needs),
+        ``tags`` on the parent (the sweep key, the driver's identity)."""
         self.trial_tags = dict(trial_tags or {})
         run = self.client.create_run(
             self.experiment_id,
@@ -123,6 +130,7 @@ class SweepTracker:
                 "domaintune.domain_view": domain.view_name,
                 "domaintune.domain_version": domain.version,
                 "domaintune.domain_fingerprint": domain.fingerprint,
+                **(tags or {}),
             },
         )
         self.parent_id = run.info.run_id
@@ -134,6 +142,21 @@ class SweepTracker:
         self.client.log_dict(self.parent_id, config, "config.json")
         self.client.log_dict(self.parent_id, space, "search_space.json")
         return self.parent_id
+
+    def attach(self, parent_id: str, trial_tags: dict[str, str] | None = None, trial_runs: dict[str, str] | None = None) -> None:
+        """Continue a sweep's existing parent run (a resumed sweep): it is RUNNING again."""
+        self.trial_tags = dict(trial_tags or {})
+        self.client.update_run(parent_id, status="RUNNING")
+        self.parent_id = parent_id
+        self.open_runs.add(parent_id)
+        self.trial_runs.update(trial_runs or {})
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Tags on the sweep's parent run."""
+        from mlflow.entities import RunTag
+
+        assert self.parent_id
+        self.client.log_batch(self.parent_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
     def _log_domain(self, run_id: str, domain: Domain) -> None:
         """The domain's validation questions as the run's dataset input (the Dataset column)."""
@@ -149,7 +172,9 @@ class SweepTracker:
         # MlflowClient.log_batch splits into the store's own batch limits.
         self.client.log_batch(run_id, params=[Param(k, v) for k, v in params.items()])
 
-    def start_trial(self, trial_id: str, strategy: dict[str, Any], domain: Domain, label: str = "") -> str:
+    def start_trial(
+        self, trial_id: str, strategy: dict[str, Any], domain: Domain, label: str = "", tags: dict[str, str] | None = None
+    ) -> str:
         """Open a trial's child run, named by its strategy (``label``) so people can tell trials apart."""
         assert self.parent_id, "start() the sweep first"
         run = self.client.create_run(
@@ -164,6 +189,7 @@ class SweepTracker:
                 "domaintune.domain_view": domain.view_name,
                 "domaintune.domain_version": domain.version,
                 "domaintune.domain_fingerprint": domain.fingerprint,
+                **(tags or {}),
             },
         )
         run_id = run.info.run_id
@@ -196,7 +222,7 @@ class SweepTracker:
     def finish(self, summary: dict[str, Any], metrics: dict[str, float], figures: dict[str, Any]) -> None:
         """Record the chosen strategy and its scores on the parent run and close it."""
         assert self.parent_id
-        self._log_params(self.parent_id, _params({f"best.{k}": v for k, v in summary.get("best_strategy", {}).items()}))
+        self._log_params(self.parent_id, _params({f"best.{k}": v for k, v in (summary.get("best_strategy") or {}).items()}))
         self.log_metrics(self.parent_id, metrics)
         self.client.log_dict(self.parent_id, summary, "summary.json")
         for name, figure in figures.items():

@@ -98,6 +98,42 @@ def test_meta_lodo_benchmark_on_a_small_history(tmp_path):
     assert "portfolio" in printed and "portfolio" in out.read_text()
 
 
+# As if ray, mlflow, optuna and gguf were not installed (a bare GPU machine): the path finder misses them.
+BLOCK = """
+import importlib.machinery
+_find = importlib.machinery.PathFinder.find_spec
+def _hidden(name, path=None, target=None):
+    return None if name.split('.')[0] in {'ray', 'mlflow', 'optuna', 'gguf'} else _find(name, path, target)
+importlib.machinery.PathFinder.find_spec = staticmethod(_hidden)
+"""
+
+
+def test_gpu_benchmark_runs_bare_without_ray_mlflow_optuna_or_gguf(tmp_path, tiny_model_dir, monkeypatch):
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCK)
+    monkeypatch.setenv("PYTHONPATH", f"{blocker}{os.pathsep}{ROOT}")
+    out = tmp_path / "gpu.json"
+    printed = run("benchmarks/gpu.py", "run", "--model", tiny_model_dir, "--device", "cpu", "--questions", "2",
+                  "--out", str(out), "--baseline", str(tmp_path / "none.json"), cwd=tmp_path)
+    report = json.loads(out.read_text())
+    assert "train tok/s" in printed and report["resolved"] == "cpu" and len(report["rows"]) == 5
+    assert sum(bool(r["train_tokens_per_s"]) for r in report["rows"]) == 2 and all(r["questions_per_s"] > 0 for r in report["rows"])
+
+
+def test_device_cpu_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
+    out = run("benchmarks/device_cpu.py", "--model", tiny_model_dir, "--questions", "2", "--rounds", "1", "--shots", "1", cwd=tmp_path)
+    assert "ratio to before" in out
+
+
+def test_faults_benchmark_counts_what_a_kill_broke(tmp_path):
+    out = tmp_path / "faults.json"
+    printed = run("benchmarks/faults.py", "--kills", "1", "--samples", "2", "--delay", "1", "--out", str(out), cwd=tmp_path, timeout=900)
+    report = json.loads(out.read_text())
+    assert "finished trials run twice" in printed and report["trials_finished"] >= 2
+    assert report["finished_trials_run_twice"] == 0 and report["runs_left_running"] == 0
+
+
 def test_every_script_is_covered_here():
     """A new script needs a smallest-setting test above (one that calls ``run(script, ...)``)."""
     source = Path(__file__).read_text()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from domaintune.runners._base import Report, Runner, TrialResult, question_id, scored_rows
 from domaintune.runners._chosen import score_test
+from domaintune.runners._device import DEVICES, cap_gpu_memory, check_device, resolve_device, resolve_dtype
 from domaintune.runners._lm import METRIC, LMRunner
+from domaintune.runners._prompting import PromptBuilder
+from domaintune.runners._scoring import outcomes, outcomes_batched
 from domaintune.runners._registry import DESCRIPTIONS, RUNNERS, make_runner, register_runner
 from domaintune.runners._replay import ReplayRunner
 from domaintune.runners._prompting import choose_exemplars
@@ -16,9 +19,17 @@ from domaintune.runners._settings import RunnerSettings
 
 __all__ = [
     "DESCRIPTIONS",
+    "DEVICES",
+    "cap_gpu_memory",
+    "check_device",
+    "resolve_device",
+    "resolve_dtype",
     "METRIC",
     "RUNNERS",
     "LMRunner",
+    "PromptBuilder",
+    "outcomes",
+    "outcomes_batched",
     "Report",
     "ReplayRunner",
     "Runner",

@@ -149,6 +149,8 @@ def train(
     for step in range(1, strategy.steps + 1):
         model.train()  # on_step may have evaluated in between
         input_ids, mask, labels, real = next(stream)
+        device = next(model.parameters()).device
+        input_ids, mask, labels = input_ids.to(device), mask.to(device), labels.to(device)
         loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         optimizer.step()

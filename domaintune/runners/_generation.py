@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from domaintune.runners._scoring import crop_to
+from domaintune.runners._scoring import crop_to, prefix_device
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -39,7 +39,8 @@ def generate(model: Any, cache: Any, prefix_len: int, query: list[int], tokenize
     """Greedy continuation of prefix + query up to the end of its first line (or EOS)."""
     import torch
 
-    out = model(input_ids=torch.tensor([query]), past_key_values=cache, use_cache=True)
+    device = prefix_device(model)
+    out = model(input_ids=torch.tensor([query], device=device), past_key_values=cache, use_cache=True)
     tokens: list[int] = []
     for _ in range(max_new_tokens):
         token = int(out.logits[0, -1].argmax())
@@ -49,7 +50,7 @@ def generate(model: Any, cache: Any, prefix_len: int, query: list[int], tokenize
         text = tokenizer.decode(tokens)
         if "\n" in text.lstrip():
             break
-        out = model(input_ids=torch.tensor([[token]]), past_key_values=cache, use_cache=True)
+        out = model(input_ids=torch.tensor([[token]], device=device), past_key_values=cache, use_cache=True)
     crop_to(cache, prefix_len)
     return tokenizer.decode(tokens).strip().split("\n")[0].strip()
 
@@ -75,7 +76,7 @@ def qa_scores(
     with torch.no_grad():
         scorer, cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
-            scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=cache, use_cache=True)
+            scorer(input_ids=torch.tensor([prefix_ids], device=prefix_device(scorer)), past_key_values=cache, use_cache=True)
         for query, gold in zip(queries, golds):
             answer = generate(scorer, cache, start_len + len(prefix_ids), query, tokenizer, max_new_tokens)
             generated += len(tokenizer(answer, add_special_tokens=False)["input_ids"])

@@ -30,6 +30,7 @@ def _example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length:
         with torch.no_grad():
             for row in rows:
                 ids, mask, labels, _ = next(batches([builder.training_example(row)], 1, max_length, pad_id, 0))
+                ids, mask, labels = ids.to(model.device), mask.to(model.device), labels.to(model.device)
                 out.append(float(model(input_ids=ids, attention_mask=mask, labels=labels).loss))
         return out
 
@@ -41,12 +42,27 @@ class LMRunner:
 
     def __init__(self, settings: RunnerSettings | None = None):
         self.settings = settings or RunnerSettings()
+        self.device = "cpu"  # resolved at each run: the GPU Ray gave this trial, if any
 
     def prepare(self) -> None:
-        """Convert a built-in model once (or check that a model id or folder loads its config)."""
+        """Check the device and convert a built-in model once (or check that a model id or folder exists)."""
         from domaintune.models import prepare_model
+        from domaintune.runners._device import check_device
 
-        prepare_model(self.settings.model, self.settings.cache_dir)
+        check_device(self.settings.device)
+        path = prepare_model(self.settings.model, self.settings.cache_dir)
+        if path == self.settings.model:  # not a built-in: a folder or a hub id must give a config here
+            from transformers import AutoConfig
+
+            try:
+                AutoConfig.from_pretrained(path, trust_remote_code=self.settings.trust_remote_code)
+            except (OSError, ValueError) as error:
+                from domaintune.models import BUILTIN_MODELS
+
+                raise ConfigError(
+                    f"runner.model: {path!r} is not a built-in model ({', '.join(BUILTIN_MODELS)}), a folder with a "
+                    f"config.json, or a model id that loads here ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+                ) from None
 
     def run(
         self,
@@ -69,7 +85,11 @@ class LMRunner:
         from domaintune.runners._scoring import choices
         from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
 
+        from domaintune.runners._device import resolve_device, resolve_dtype
+        from domaintune.runners._scoring import choices_batched
+
         s = self.settings
+        self.device = resolve_device(s.device)
         if domain.task == "glossary":
             domain = domain.view()  # a glossary is asked in its first view unless the caller chose one
         torch.set_num_threads(s.threads)
@@ -78,7 +98,7 @@ class LMRunner:
         if not rows:
             raise ConfigError(f"domain {domain.name!r}: its {split} split has no questions")
         train_split = domain.splits["train"]
-        model, tokenizer = load_model(s.model, s.cache_dir, s.trust_remote_code)
+        model, tokenizer = load_model(s.model, s.cache_dir, s.trust_remote_code, self.device, resolve_dtype(self.device, s.dtype))
         pad_id = tokenizer.pad_token_id
         total_params = sum(p.numel() for p in model.parameters())
 
@@ -148,14 +168,21 @@ class LMRunner:
                 metrics, generated, result.outcomes = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
                 cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
             else:
-                result.predictions = choices(
-                    model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration, pack_tokens=s.pack_tokens
-                )
+                if self.device != "cpu" and strategy.adapter not in ("prompt_tuning", "prefix_tuning"):
+                    # A GPU is fed many questions at once; a CPU is fastest on a shared prompt cache,
+                    # packed (pack_tokens); a soft prompt needs that cache (see prefix_cache).
+                    result.predictions = choices_batched(model, builder.prefix_ids, items, pad_id, s.eval_batch_size, calibration)
+                else:
+                    result.predictions = choices(
+                        model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration, pack_tokens=s.pack_tokens
+                    )
                 result.outcomes = [int(p == item.answer) for p, item in zip(result.predictions, items)]
                 metrics = {METRIC: sum(result.outcomes) / len(result.outcomes)}
                 cost["eval_flops"] += 2.0 * total_params * scored_tokens
             cost["eval_seconds"] += time.perf_counter() - began
-            cost["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            cost["peak_memory_mb"] = (
+                torch.cuda.max_memory_allocated() / 2**20 if self.device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            )
             if result.train_losses:
                 metrics["train_loss"] = result.train_losses[-1]
             result.metrics, result.steps = metrics, step

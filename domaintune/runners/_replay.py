@@ -23,9 +23,10 @@ class ReplayRunner:
     result says which (``replayed`` in its metrics is not set; ``cost`` is the record's).
     """
 
-    def __init__(self, history: History, nearest: bool = False):
+    def __init__(self, history: History, nearest: bool = False, delay: float = 0.0):
         self.history = History([r for r in history if r.status == "FINISHED" and r.value is not None])
         self.nearest = nearest
+        self.delay = delay  # seconds an evaluation takes, as a model would (crash tests need a trial in flight)
 
     def prepare(self) -> None:
         if not len(self.history):
@@ -67,6 +68,10 @@ class ReplayRunner:
         if record is None:  # e.g. the test split of a history that records validation only
             return TrialResult(metrics={}, cost={}, split=split)
         metrics = {record.metric: float(record.value)} if record.value is not None else {}
+        if self.delay:
+            import time
+
+            time.sleep(self.delay)
         if report is not None:
             report(record.steps, dict(metrics), dict(record.cost))
         return TrialResult(

@@ -10,6 +10,11 @@ from typing import Any
 from domaintune.runners._prompting import EncodedItem
 
 
+def prefix_device(model: Any) -> Any:
+    """The device the model's weights live on (inputs go there)."""
+    return next(model.parameters()).device
+
+
 def crop_to(cache: Any, length: int) -> None:
     """Shrink a DynamicCache back to ``length`` tokens (transformers 5 crops by a negative count)."""
     extra = cache.get_seq_length() - length
@@ -28,7 +33,8 @@ def option_scores(model: Any, prefix_cache: Any, prefix_len: int, item: EncodedI
 
     # Only the last query position's logits are needed: skipping the LM head elsewhere cut a
     # 60-question plain-template evaluation from 20.2 s to 17.9 s (one CPU thread, SmolLM2).
-    out = model(input_ids=torch.tensor([item.query]), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
+    device = prefix_device(model)
+    out = model(input_ids=torch.tensor([item.query], device=device), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
     context_len = prefix_len + len(item.query)
     first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
     cache = copy.deepcopy(prefix_cache)
@@ -41,13 +47,13 @@ def option_scores(model: Any, prefix_cache: Any, prefix_len: int, item: EncodedI
     for row, option in enumerate(item.options):
         ids[row, : len(option)] = torch.tensor(option)
         mask[row, context_len : context_len + len(option)] = 1
-    logits = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True).logits
+    logits = model(input_ids=ids.to(device), attention_mask=mask.to(device), past_key_values=cache, use_cache=True).logits
     rest = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     scores = []
     for row, option in enumerate(item.options):
         total = first[option[0]].item()
         if len(option) > 1:
-            total += rest[row, : len(option) - 1].gather(1, torch.tensor(option[1:]).unsqueeze(1)).sum().item()
+            total += rest[row, : len(option) - 1].gather(1, torch.tensor(option[1:], device=device).unsqueeze(1)).sum().item()
         scores.append(total / len(option))
     return scores
 
@@ -203,7 +209,7 @@ def choices(
     with torch.no_grad():
         scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
         if prefix_ids:
-            scorer(input_ids=torch.tensor([prefix_ids]), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
+            scorer(input_ids=torch.tensor([prefix_ids], device=prefix_device(scorer)), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
         if pack_tokens > 0:
             return _packed_choices(scorer, prefix_cache, start_len + len(prefix_ids), items, calibration, pack_tokens)
         prior: dict[tuple[int, ...], float] = {}
@@ -242,3 +248,78 @@ def _packed_choices(
                 scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
             picked.append(max(range(len(scores)), key=scores.__getitem__))
     return picked
+
+
+def choices_batched(
+    model: Any,
+    prefix_ids: list[int],
+    items: list[EncodedItem],
+    pad_id: int,
+    batch_size: int,
+    calibration: list[int] | None = None,
+) -> list[int]:
+    """``choices`` for a GPU: many questions' options scored in one left-padded batch.
+
+    Each row is prefix + query + one option; with left padding every option ends at the last
+    position, so only the last ``longest option + 1`` positions need logits (the 49k-wide
+    output layer is the largest cost). Scores equal the cached path's up to float rounding.
+    """
+    import torch
+
+    model.eval()
+    device = prefix_device(model)
+
+    def score_rows(rows: list[tuple[list[int], list[int]]]) -> list[float]:
+        width = max(len(context) + len(option) for context, option in rows)
+        longest = max(len(option) for _, option in rows)
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, (context, option) in enumerate(rows):
+            sequence = context + option
+            ids[row, width - len(sequence) :] = torch.tensor(sequence)
+            mask[row, width - len(sequence) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.no_grad():
+            logits = model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device), logits_to_keep=longest + 1
+            ).logits
+        logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # position i predicts token i+1 of the kept tail
+        scores = []
+        for row, (_, option) in enumerate(rows):
+            targets = torch.tensor(option, device=device)
+            picked = logprobs[row, longest - len(option) :].gather(1, targets.unsqueeze(1))
+            scores.append(float(picked.sum()) / len(option))
+        return scores
+
+    def score_items(chunk: list[EncodedItem]) -> list[list[float]]:
+        rows = [(prefix_ids + item.query, option) for item in chunk for option in item.options]
+        flat = score_rows(rows)
+        out, at = [], 0
+        for item in chunk:
+            out.append(flat[at : at + len(item.options)])
+            at += len(item.options)
+        return out
+
+    prior: dict[tuple[int, ...], float] = {}
+    if calibration is not None:
+        options = list({tuple(o): o for item in items for o in item.options}.values())
+        for start in range(0, len(options), batch_size * 4):
+            part = options[start : start + batch_size * 4]
+            for option, value in zip(part, score_items([EncodedItem(query=calibration, options=part, answer=0)])[0]):
+                prior[tuple(option)] = value
+    picked: list[int] = []
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        for item, scores in zip(chunk, score_items(chunk)):
+            if calibration is not None:
+                scores = [score - prior[tuple(option)] for score, option in zip(scores, item.options)]
+            picked.append(max(range(len(scores)), key=scores.__getitem__))
+    return picked
+
+
+def outcomes_batched(
+    model: Any, prefix_ids: list[int], items: list[EncodedItem], pad_id: int, batch_size: int, calibration: list[int] | None = None
+) -> list[int]:
+    """``outcomes`` on the GPU path (``choices_batched``)."""
+    picked = choices_batched(model, prefix_ids, items, pad_id, batch_size, calibration)
+    return [int(choice == item.answer) for choice, item in zip(picked, items)]

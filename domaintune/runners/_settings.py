@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,9 +28,21 @@ class RunnerSettings(BaseModel):
     pack_tokens: int = Field(
         512, ge=0, description="multiple choice: question and option tokens scored per forward pass (0 = one question at a time; same outcomes)"
     )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="auto: the GPU Ray gave the trial (or this machine's), else CPU; asking for a missing one is an error"
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto: bfloat16 on a recent GPU (compute capability 8+), float32 elsewhere"
+    )
+    eval_batch_size: int = Field(
+        16, ge=1, description="on a GPU, questions scored in one padded batch (a CPU scores one at a time on a shared prompt cache)"
+    )
     seed: int = Field(0, description="seeds exemplars, data order, LoRA init and the eval sample")
     history: tuple[str, ...] = Field((), description="replay: history files to answer from (default: the shipped seed history)")
     nearest: bool = Field(False, description="replay: answer an unrecorded strategy with the nearest recorded one")
+    replay_delay: float = Field(
+        0.0, ge=0, le=3600, description="replay: seconds each replayed evaluation takes (to crash and resume a sweep mid-trial in tests)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -1,0 +1,101 @@
+"""A real sweep driver killed with SIGKILL, then resumed or cleaned up (real Ray, real MLflow, replay runner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections import Counter
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from domaintune.liveness import TAG_SESSION, ray_session_processes
+from tests.sweeps import end_group, run_cli, runs, split, start_sweep, wait_for
+
+pytestmark = pytest.mark.slow
+EXPERIMENT = "domaintune-replay"  # the replay config's experiment
+SLOW = ("--set", "runner.replay_delay=3", "--set", "search.num_samples=6")
+
+
+def _in_flight(client: MlflowClient, finished: int = 1):
+    """The parent run once ``finished`` trials finished and another is running."""
+    parents, children = split(runs(client, EXPERIMENT))
+    statuses = Counter(c.info.status for c in children)
+    if parents and statuses["FINISHED"] >= finished and statuses["RUNNING"] >= 1 and TAG_SESSION in parents[0].data.tags:
+        return parents[0]
+    return None
+
+
+def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_trial(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    driver = start_sweep(uri, tmp_path / "ray", *SLOW, log=tmp_path / "first.log")
+    try:
+        parent = wait_for(lambda: _in_flight(client), 240, "a finished and a running trial")
+        finished_before = {c.data.tags["domaintune.trial_id"] for c in split(runs(client, EXPERIMENT))[1] if c.info.status == "FINISHED"}
+        session = parent.data.tags[TAG_SESSION]
+        os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as an OOM kill or a lost node would
+        driver.wait(timeout=30)
+        command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
+        resumed = run_cli(uri, *command)
+        if resumed.returncode != 0 and "timed out during startup" in resumed.stderr:
+            # Ray's own start timed out on an overloaded machine: that sweep is FAILED, and a
+            # second --resume continues it all the same.
+            resumed = run_cli(uri, *command)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        assert f"MLflow run {parent.info.run_id}" in resumed.stderr and "marked KILLED" in resumed.stderr
+        result = json.loads(resumed.stdout)
+    finally:
+        end_group(driver)
+
+    parents, children = split(runs(client, EXPERIMENT))
+    assert [p.info.run_id for p in parents] == [parent.info.run_id] == [result["parent_run_id"]]
+    assert parents[0].info.status == "FINISHED" and parents[0].data.tags["domaintune.resumed"] in {"1", "2"}
+    assert "RUNNING" not in {r.info.status for r in parents + children}
+    finished = Counter(c.data.tags["domaintune.trial_id"] for c in children if c.info.status == "FINISHED")
+    assert len(finished) == 6 and set(finished.values()) == {1}  # every trial FINISHED exactly once
+    for trial_id in finished_before:  # a trial finished before the crash was never run again
+        assert [c.info.status for c in children if c.data.tags["domaintune.trial_id"] == trial_id] == ["FINISHED"]
+    killed = [c for c in children if c.info.status == "KILLED"]
+    assert killed and all(c.data.tags["domaintune.closed_by"] == "domaintune sweep --resume" for c in killed)
+    assert {c.data.tags["domaintune.trial_id"] for c in killed} <= set(finished)  # what ran at the crash ran again
+    assert ray_session_processes(session) == []  # the dead driver's Ray helpers were reaped
+    assert {t["status"] for t in result["trials"]} == {"FINISHED"} and len(result["trials"]) == 6
+
+
+def test_runs_clean_leaves_a_live_sweep_alone_and_closes_a_dead_one(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    # Trials that never end on their own: the sweep is surely running while three CLI calls start.
+    endless = ("--set", "runner.replay_delay=3000", "--set", "search.num_samples=4")
+    driver = start_sweep(uri, tmp_path / "ray", *endless)
+    try:
+        parent = wait_for(lambda: _in_flight(client, finished=0), 240, "a running trial")
+        live = run_cli(uri, "runs", "clean", "--json")
+        assert live.returncode == 0, live.stderr
+        report = json.loads(live.stdout)
+        assert [r["run_id"] for r in report["alive"]] == [parent.info.run_id] and report["closed"] == report["orphans"] == []
+        assert "RUNNING" in {c.info.status for c in split(runs(client, EXPERIMENT))[1]}  # nothing of the live sweep touched
+
+        # The same sweep again, while it runs: refused, naming the running one.
+        twice = run_cli(uri, "sweep", "experiments/replay_sweep.yaml", "-q", "--set", f"storage={tmp_path / 'ray'}", *endless)
+        assert twice.returncode == 3, twice.stderr
+        assert "already running" in twice.stderr and f"pid {driver.pid}" in twice.stderr and parent.info.run_id in twice.stderr
+
+        session = parent.data.tags[TAG_SESSION]
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=30)
+        dead = run_cli(uri, "runs", "clean", "--json")
+        assert dead.returncode == 0, dead.stderr
+        closed = json.loads(dead.stdout)["closed"]
+        assert [r["run_id"] for r in closed] == [parent.info.run_id] and parent.info.run_id in closed[0]["closed"]
+        assert ray_session_processes(session) == []
+        again = json.loads(run_cli(uri, "runs", "clean", "--json").stdout)
+        assert again["closed"] == again["alive"] == again["orphans"] == []
+    finally:
+        end_group(driver)
+    parents, children = split(runs(client, EXPERIMENT))
+    assert len(parents) == 1 and parents[0].info.status == "KILLED" and {c.info.status for c in children} == {"KILLED"}
+    # What was recorded is kept: the sweep's config and each trial's strategy.
+    assert parents[0].data.params["search.num_samples"] == "4" and all(c.data.params for c in children)
