@@ -134,6 +134,16 @@ def test_faults_benchmark_counts_what_a_kill_broke(tmp_path):
     assert report["finished_trials_run_twice"] == 0 and report["runs_left_running"] == 0
 
 
+def test_throughput_benchmark_and_cost_projection_at_their_smallest(tmp_path, tiny_design):
+    out = tmp_path / "throughput.json"
+    printed = run("benchmarks/throughput.py", "--design", str(tiny_design), "--domain", "jargon", "--questions", "3", "--limit", "1",
+                  "--json", str(out), cwd=tmp_path)
+    summary = json.loads(out.read_text())
+    assert "ratio" in printed and summary["strategies"] == 1 and summary["all_same_outcomes"] is True
+    printed = run("experiments/05_project_cost_v2.py", "--throughput", str(out), "--workers", "1", cwd=tmp_path)
+    assert "CPU-hours" in printed
+
+
 def test_every_script_is_covered_here():
     """A new script needs a smallest-setting test above (one that calls ``run(script, ...)``)."""
     source = Path(__file__).read_text()
