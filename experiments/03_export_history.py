@@ -28,7 +28,7 @@ if __name__ == "__main__":
     parser.add_argument("--markdown", type=Path, default=HERE.parent / "docs" / "meta_dataset.md")
     args = parser.parse_args()
 
-    from domaintune.meta._stats import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
+    from domaintune.meta import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
     from domaintune.meta.build import complete_domains, load_design, read_cells, to_history
     from domaintune.strategy import Strategy
 

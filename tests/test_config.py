@@ -11,14 +11,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_shipped_experiment_parses():
-    """Sweep configs parse as sweeps; `*_design.yaml` files are meta-dataset designs."""
+    """Sweep configs parse as sweeps; `*_design*.yaml` files are meta-dataset designs; `schedule*.yaml`
+    files are schedules."""
     from domaintune.meta.build import load_design
+    from domaintune.schedule import load_schedule
 
     configs = sorted((ROOT / "experiments").glob("*.yaml"))
     assert configs
     for path in configs:
-        if path.stem.endswith("_design"):
+        if "_design" in path.stem:
             assert load_design(path).strategies
+            continue
+        if path.stem.startswith("schedule"):
+            assert load_schedule(path).entries
             continue
         config = load_config(path)
         assert config.search_space().searched

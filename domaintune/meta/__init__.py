@@ -10,6 +10,7 @@ from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
 from domaintune.meta._lodo import leave_one_domain_out, markdown
 from domaintune.meta._propose import propose
+from domaintune.meta._stats import paired_gap, within_noise_paired
 from domaintune.meta._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
 
@@ -33,6 +34,8 @@ __all__ = [
     "load_history",
     "markdown",
     "normalized_scores",
+    "paired_gap",
+    "within_noise_paired",
     "plan_warm_start",
     "propose",
     "register_learner",
