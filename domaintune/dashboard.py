@@ -150,6 +150,9 @@ def log_strategy_model(uri: str, run_id: str, card: dict[str, Any]) -> str:
         path.write_text(json.dumps(card, indent=2, default=str))
         # log_model needs the fluent active run; leaving the block marks the sweep run FINISHED,
         # which the tracker's finish() (or close("FAILED") on an error after this) sets again.
+        # The fluent API refuses a run of another experiment than the process's active one (a
+        # feedback call or a user's set_experiment may have set it): follow the run's experiment.
+        mlflow.set_experiment(experiment_id=mlflow.MlflowClient(uri).get_run(run_id).info.experiment_id)
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cloudpickle and type-hint notices on a class we define here
             info = mlflow.pyfunc.log_model(
