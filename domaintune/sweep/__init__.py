@@ -1,0 +1,15 @@
+"""The one module that knows Ray Tune: a sweep is Tuner + OptunaSearch (TPE) + ASHA.
+
+The driver owns the MLflow records (through ``SweepTracker``), so a crashed or stopped
+worker never leaves a run RUNNING; workers only run the bare runner and ``tune.report``.
+What to evaluate first comes from ``meta.plan_warm_start``; what a sweep produced is in
+``domaintune.results``; the test score of the chosen strategy comes from the runner.
+"""
+
+from __future__ import annotations
+
+from domaintune.sweep._ray import init_ray, probe_address, ray_session_dir
+from domaintune.sweep._run import run_sweep
+from domaintune.sweep._trial import OUTCOMES_FILE, WORKER_ENV
+
+__all__ = ["OUTCOMES_FILE", "WORKER_ENV", "init_ray", "probe_address", "ray_session_dir", "run_sweep"]
