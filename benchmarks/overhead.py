@@ -81,6 +81,9 @@ def main() -> None:
         bare.append(time.perf_counter() - started)
 
     result = run_sweep(config, verbose=0)
+    failed = [t for t in result.trials if t.status != "FINISHED"]
+    if failed:  # a ratio over failed trials would be meaningless
+        raise SystemExit(f"overhead: {len(failed)} trial(s) did not finish ({failed[0].status}: {failed[0].error}); no ratio")
     client = MlflowClient(result.tracking_uri)
     children = client.search_runs(
         [result.experiment_id],
