@@ -215,6 +215,9 @@ def runs_clean(
         if not any(report[k] for k in ("closed", "orphans", "alive", "unknown")):
             typer.echo(f"nothing RUNNING in {report['tracking_uri']}")
 
+    _guarded(body)
+
+
 @app.command("report")
 def report_command(
     sweep_run_id: Optional[str] = typer.Argument(None, help="A sweep's MLflow run id (printed by `domaintune sweep`)."),
