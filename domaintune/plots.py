@@ -87,7 +87,8 @@ def story_png(story: Any) -> Any:
     scored = [t for t in story.trials if t.metric is not None]
     for t in scored:
         marker, colour = markers[t.origin]
-        err = [[t.metric - t.interval[0]], [t.interval[1] - t.metric]] if t.interval else None
+        # An interval need not hold the point (e.g. a Wilson interval near 0 or 1): never a negative bar.
+        err = [[max(0.0, t.metric - t.interval[0])], [max(0.0, t.interval[1] - t.metric)]] if t.interval else None
         ax.errorbar([t.number], [t.metric], yerr=err, fmt=marker, color=colour, ms=11 if t.origin == "proposal" else 7, capsize=3,
                     label=_shorten(f"{t.number} · {t.label} ({t.origin})"))
     running, best = None, []
@@ -115,7 +116,8 @@ def levels_png(story: Any) -> Any:
     fig, ax = plt.subplots(figsize=(8, 4))
     for t in scored:
         x = groups.index("+".join(t.levels)) + (t.number % 5 - 2) * 0.06  # spread trials of one group
-        err = [[t.metric - t.interval[0]], [t.interval[1] - t.metric]] if t.interval else None
+        # An interval need not hold the point (e.g. a Wilson interval near 0 or 1): never a negative bar.
+        err = [[max(0.0, t.metric - t.interval[0])], [max(0.0, t.interval[1] - t.metric)]] if t.interval else None
         ax.errorbar([x], [t.metric], yerr=err, fmt="*" if t.origin == "proposal" else "o", capsize=3)
         ax.annotate(str(t.number), (x, t.metric), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xticks(range(len(groups)), groups)
