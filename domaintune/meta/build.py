@@ -175,40 +175,60 @@ def halving_plan(design: Design, rows: list[dict[str, Any]], domain: str, rung: 
     return ranked[: design.halving[rung].survivors(len(ranked))]
 
 
-def build_halving(design: Design, out: Path, workers: int = 2, domains: int | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Successive halving over the table: rung by rung, every domain's surviving strategies are
-    scored at the rung's questions; each cell is appended with its ``rung`` and ``fidelity``
-    (questions, steps). Resumable like ``build``: a recorded (domain, strategy, rung) is skipped.
+def build_halving(
+    design: Design,
+    out: Path,
+    workers: int = 2,
+    domains: int | None = None,
+    commit: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Successive halving over the table, one domain at a time (so a stopped build leaves whole
+    domain rows): every strategy is scored at the first rung's questions, the domain's best
+    survivors at the next rung's, and so on; each cell is appended with its ``rung`` and
+    ``fidelity`` (questions, steps). Resumable like ``build``: a recorded (domain, strategy, rung)
+    is skipped. With ``commit``, the file is committed each time a domain's last rung is done.
     ``workers`` = 0 evaluates in this process."""
     from concurrent.futures import ProcessPoolExecutor
 
     if not design.halving:
         raise ConfigError("build_halving: the design has no halving rungs")
+    header = _write_header(design, out)
+    names = design.domains[:domains] if domains else design.domains
+    pool = ProcessPoolExecutor(workers) if workers else None
+    started = time.perf_counter()
+    try:
+        for number, domain in enumerate(names, 1):
+            evaluated = 0
+            for rung, spec in enumerate(design.halving):
+                rows = read_cells(out)
+                done = {r["index"] for r in rows if r["domain"] == domain and r.get("rung") == rung}
+                jobs = [(design, domain, i, spec.questions, rung) for i in halving_plan(design, rows, domain, rung) if i not in done]
+                results = pool.map(_run_rung_cell, jobs) if pool else map(_run_rung_cell, jobs)
+                for row in results:
+                    with out.open("a") as handle:
+                        handle.write(json.dumps(row) + "\n")
+                    evaluated += 1
+                    log(
+                        f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
+                        f"({row['questions']} q, {row['seconds']:4.0f} s) {row['label'][:50]}  ({(time.perf_counter() - started) / 60:.0f} min in)"
+                    )
+            if commit and evaluated:
+                _commit(out, f"meta-dataset v2: {domain} complete ({len(design.halving)} rungs)")
+                _commit(header, "meta-dataset v2: environment")
+    finally:
+        if pool:
+            pool.shutdown()
+    return read_cells(out)
+
+
+def _write_header(design: Design, out: Path) -> Path:
+    """The design and the machine, beside the cells (written once, when the build starts)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     header = out.with_suffix(".env.json")
     if not header.exists():
         header.write_text(json.dumps({"design": design.model_dump(), "environment": environment()}, indent=1) + "\n")
-    names = design.domains[:domains] if domains else design.domains
-    for rung, spec in enumerate(design.halving):
-        rows = read_cells(out)
-        done = {(r["domain"], r["index"]) for r in rows if r.get("rung") == rung}
-        todo = [(d, i, spec.questions, rung) for d in names for i in halving_plan(design, rows, d, rung) if (d, i) not in done]
-        log(f"rung {rung}: {spec.questions} questions, {len(todo)} cells to go")
-        jobs = [(design, *t) for t in todo]
-
-        def record(row: dict[str, Any]) -> None:
-            with out.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            log(f"rung {rung} {row['domain']:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} ({row['questions']} q) {row['label'][:50]}")
-
-        if workers == 0:
-            for job in jobs:
-                record(_run_rung_cell(job))
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for row in pool.map(_run_rung_cell, jobs):
-                    record(row)
-    return read_cells(out)
+    return header
 
 
 def read_cells(path: Path) -> list[dict[str, Any]]:
@@ -251,10 +271,7 @@ def build(
     with ``commit``, the file is committed each time a domain's row of the table is complete."""
     from concurrent.futures import ProcessPoolExecutor
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    header = out.with_suffix(".env.json")
-    if not header.exists():
-        header.write_text(json.dumps({"design": design.model_dump(), "environment": environment()}, indent=1) + "\n")
+    header = _write_header(design, out)
     names = design.domains[:domains] if domains else design.domains
     done = {(r["domain"], r["index"]) for r in read_cells(out) if r["questions"] >= design.questions}
     todo = [(d, i) for d, i in design.cells() if d in names and (d, i) not in done]
@@ -274,8 +291,7 @@ def build(
             )
             if commit and remaining[row["domain"]] == 0:
                 _commit(out, f"meta-dataset: {row['domain']} complete ({len(design.strategies)} strategies)")
-                if header.exists():
-                    _commit(header, "meta-dataset: environment")
+                _commit(header, "meta-dataset: environment")
     return read_cells(out)
 
 
