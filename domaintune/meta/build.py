@@ -160,8 +160,13 @@ def evaluate_cell(design: Design, domain_name: str, index: int, questions: int |
 
 
 def _run_rung_cell(args: tuple[Design, str, int, int, int]) -> dict[str, Any]:
+    """One cell in a worker; a cell that fails comes back as its error (the build goes on, and a
+    rerun tries it again), never as a row."""
     design, domain, index, questions, rung = args
-    return evaluate_cell(design, domain, index, questions, rung)
+    try:
+        return evaluate_cell(design, domain, index, questions, rung)
+    except Exception as error:  # noqa: BLE001 - reported by the build loop with the cell it belongs to
+        return {"error": f"{type(error).__name__}: {error}", "domain": domain, "index": index, "rung": rung}
 
 
 def halving_plan(design: Design, rows: list[dict[str, Any]], domain: str, rung: int) -> list[int]:
@@ -199,13 +204,17 @@ def build_halving(
     started = time.perf_counter()
     try:
         for number, domain in enumerate(names, 1):
-            evaluated = 0
+            evaluated = failed = 0
             for rung, spec in enumerate(design.halving):
                 rows = read_cells(out)
                 done = {r["index"] for r in rows if r["domain"] == domain and r.get("rung") == rung}
                 jobs = [(design, domain, i, spec.questions, rung) for i in halving_plan(design, rows, domain, rung) if i not in done]
                 results = pool.map(_run_rung_cell, jobs) if pool else map(_run_rung_cell, jobs)
                 for row in results:
+                    if "error" in row:
+                        failed += 1
+                        log(f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} FAILED: {row['error']}")
+                        continue
                     with out.open("a") as handle:
                         handle.write(json.dumps(row) + "\n")
                     evaluated += 1
@@ -213,8 +222,10 @@ def build_halving(
                         f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
                         f"({row['questions']} q, {row['seconds']:4.0f} s) {row['label'][:50]}  ({(time.perf_counter() - started) / 60:.0f} min in)"
                     )
+            if failed:
+                log(f"{domain}: {failed} cell(s) failed; the domain's row is incomplete (rerun the build to retry them)")
             if commit and evaluated:
-                _commit(out, f"meta-dataset v2: {domain} complete ({len(design.halving)} rungs)")
+                _commit(out, f"meta-dataset v2: {domain} {'incomplete' if failed else 'complete'} ({len(design.halving)} rungs)")
                 _commit(header, "meta-dataset v2: environment")
     finally:
         if pool:

@@ -132,7 +132,10 @@ class LMRunner:
                 builder.encode(row, exemplars=pick(row["question"]) if pick else None, passages=context(row["question"]))
                 for row in rows
             ]
-        calibration = builder.query_ids(CONTENT_FREE) if strategy.scoring == "calibrated" and not qa else None
+        # the content-free prior sees the exemplars the strategy would show for a content-free question
+        calibration = (
+            builder.query_ids(CONTENT_FREE, pick(CONTENT_FREE) if pick else None) if strategy.scoring == "calibrated" and not qa else None
+        )
         prepare_seconds = time.perf_counter() - started
         prompt_tokens = len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items)
         scored_tokens = sum(len(item.query) + sum(map(len, item.options)) for item in items) + len(builder.prefix_ids)

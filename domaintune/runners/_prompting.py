@@ -91,7 +91,7 @@ class PromptBuilder:
 
     def query_ids(self, question: str, exemplars: list[dict[str, Any]] | None = None, passages: list[str] | None = None) -> list[int]:
         """Ids of the text after the shared prefix, for one question."""
-        full = self._render(self.exemplars if exemplars is None else exemplars, question, passages or [])
+        full = self._render((self.exemplars or []) if exemplars is None else exemplars, question, passages or [])
         if self._prefix_text and full.startswith(self._prefix_text):
             return self._encode(full[len(self._prefix_text) :])
         return self._encode(full)

@@ -36,6 +36,16 @@ def test_prompt_only_strategy_trains_nothing_and_pays_prompt_tokens(tiny_model_d
     assert shots.cost["prompt_tokens"] > zero.cost["prompt_tokens"] + 30
 
 
+@pytest.mark.parametrize("template", ["plain", "chat"])
+@pytest.mark.parametrize("selection", ["random", "similar", "diverse"])
+def test_calibrated_scoring_runs_with_every_exemplar_selection(tiny_model_dir, small_domain, template, selection):
+    # per-question exemplars (similar) share no prefix: the content-free prior once crashed on them
+    settings = RunnerSettings(model=tiny_model_dir, questions=4)
+    strategy = Strategy(template=template, n_shots=2, exemplar_selection=selection, scoring="calibrated")
+    result = LMRunner(settings).run(small_domain, strategy)
+    assert result.questions == 4 and 0.0 <= result.metrics["accuracy"] <= 1.0
+
+
 def test_train_fraction_sets_the_subset_size(small_domain):
     rows = small_domain.view().splits["train"]
     assert len(training_subset(rows, round(0.25 * len(rows)), "random", seed=0)) == 16
