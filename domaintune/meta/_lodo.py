@@ -8,7 +8,7 @@ the other domains, so its first pick is the one strategy best on average) and ``
 whose regret is the exact expectation over picks without replacement (computed, not sampled).
 
 Intervals are a bootstrap over domains and, where the history keeps per-question outcomes on
-the same questions, over the held-out domain's questions too (its scores, its best strategy
+one question sample (or nested prefixes of it, as successive halving records), over the held-out domain's questions too (its scores, its best strategy
 and so the regret of every order are recomputed on each resample). The methods' orders stay
 as they were decided: the interval is the noise of measuring them, not of refitting.
 """
@@ -112,7 +112,9 @@ def default_methods() -> list[str]:
 @dataclass
 class _Table:
     """One held-out domain's recorded cells: candidates, values signed so higher is better,
-    standard errors, and (when every cell kept them on the same questions) per-question outcomes."""
+    standard errors, and per-question outcomes when every cell kept them on one nested sample (the
+    same questions, or, after successive halving, the first n of the longest cell's questions;
+    NaN past a cell's own n)."""
 
     keys: list[str]
     values: np.ndarray
@@ -130,7 +132,15 @@ class _Table:
         if self.outcomes is None:
             return self.values
         questions = rng.integers(0, self.outcomes.shape[1], self.outcomes.shape[1])
+        if np.isnan(self.outcomes).any():
+            return _on_the_longest_sample(self.outcomes[:, questions], self.values)
         return self.outcomes[:, questions].mean(axis=1)
+
+    def paired(self, a: int, b: int) -> tuple[list[float], list[float]]:
+        """Two cells' outcomes on the questions both scored."""
+        assert self.outcomes is not None
+        both = ~np.isnan(self.outcomes[a]) & ~np.isnan(self.outcomes[b])
+        return list(self.outcomes[a, both]), list(self.outcomes[b, both])
 
 
 def _tables(history: History) -> dict[str, _Table]:
@@ -140,19 +150,54 @@ def _tables(history: History) -> dict[str, _Table]:
         last = {r.strategy_key(): r for r in records}  # a re-recorded cell: the last one counts (as normalized_scores)
         records = [last[k] for k in sorted(last)]
         sign = 1.0 if records[0].direction == "maximize" else -1.0
-        outcomes = None
-        ids = [tuple(r.question_ids) if r.question_ids else None for r in records]
-        lengths = {len(r.outcomes) if r.outcomes else 0 for r in records}
-        if 0 not in lengths and len(lengths) == 1 and len(set(ids)) == 1:
-            outcomes = sign * np.array([r.outcomes for r in records], dtype=float)
+        outcomes = _nested_outcomes(records)
+        values = np.array([sign * float(r.value) for r in records])  # type: ignore[arg-type]
+        if outcomes is not None:
+            outcomes = sign * outcomes
+            if np.isnan(outcomes).any():
+                values = _on_the_longest_sample(outcomes, values)
         out[domain] = _Table(
             keys=[r.strategy_key() for r in records],
-            values=np.array([sign * float(r.value) for r in records]),  # type: ignore[arg-type]
+            values=values,
             stderr=np.array([float(r.stderr or 0.0) for r in records]),
             outcomes=outcomes,
             sign=sign,
         )
     return out
+
+
+def _nested_outcomes(records: list[Any]) -> np.ndarray | None:
+    """Strategies x questions, when every record kept outcomes on a prefix of one question sample
+    (all the same, or nested rungs of successive halving); NaN past a record's questions. None when
+    a record kept none, or two records scored different questions (compared by id where kept)."""
+    if not records or any(not r.outcomes for r in records):
+        return None
+    longest = max(records, key=lambda r: len(r.outcomes))
+    if all(r.question_ids for r in records):
+        ids = list(longest.question_ids)
+        if any(list(r.question_ids) != ids[: len(r.outcomes)] for r in records):
+            return None
+    elif any(r.question_ids for r in records) or len({len(r.outcomes) for r in records}) != 1:
+        return None  # without ids, only equally long outcome lists are taken as the same questions
+    table = np.full((len(records), len(longest.outcomes)), np.nan)
+    for i, r in enumerate(records):
+        table[i, : len(r.outcomes)] = r.outcomes
+    return table
+
+
+def _on_the_longest_sample(outcomes: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Every cell's value on the longest cells' questions, from nested samples (successive halving):
+    a cell scored on fewer questions gets its own mean plus the reference's mean on all questions
+    minus the reference's on the cell's questions, the reference being the best of the longest
+    cells. So each cell sits at its paired gap to the reference on the questions both scored,
+    and an early, lucky cell cannot outrank the refined ones on an easier subset."""
+    own = ~np.isnan(outcomes)
+    counts = own.sum(axis=1)
+    means = np.where(counts > 0, np.nansum(outcomes, axis=1) / np.maximum(counts, 1), fallback)
+    longest = np.flatnonzero(counts == counts.max())
+    ref = longest[np.argmax(means[longest])]
+    ref_on_own = (np.where(own, outcomes[ref], 0.0)).sum(axis=1) / np.maximum(counts, 1)
+    return np.where(counts > 0, means + means[ref] - ref_on_own, fallback)
 
 
 def _regrets(scores: np.ndarray, orders: np.ndarray, ks: tuple[int, ...]) -> np.ndarray:
@@ -418,7 +463,7 @@ def _tied(t: _Table, best: int, found: int) -> bool:
     if best == found:
         return True
     if t.outcomes is not None:
-        return within_noise_paired(list(t.outcomes[best]), list(t.outcomes[found]))
+        return within_noise_paired(*t.paired(best, found))
     return within_noise_unpaired(float(t.values[best] - t.values[found]), float(t.stderr[best]), float(t.stderr[found]))
 
 

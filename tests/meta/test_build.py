@@ -105,3 +105,10 @@ def test_successive_halving_screens_all_and_refines_the_best_with_fidelity(tmp_p
     assert [r["index"] for r in second] == [best] == halving_plan(design, rows, "jargon", 1)
     assert second[0]["fidelity"]["questions"] == 8 and second[0]["question_ids"][:4] == next(r for r in first if r["index"] == best)["question_ids"]
     assert build_halving(design, out, workers=0, log=lambda line: None) == rows  # resumes: nothing evaluated twice
+    # the history keeps each strategy's highest rung: the refined cell for the best, the screen for the rest
+    from domaintune.meta.build import complete_domains, final_cells, to_history
+
+    assert complete_domains(design, rows) == ["jargon"] and complete_domains(design, first) == []
+    assert {i: c["rung"] for (_, i), c in final_cells(design, rows).items()} == {i: int(i == best) for i in range(3)}
+    history = to_history(design, rows, source="test")
+    assert sorted(r.questions for r in history) == [4, 4, 8] and all(len(r.outcomes) == r.questions for r in history)

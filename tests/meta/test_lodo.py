@@ -9,7 +9,7 @@ from domaintune.errors import ConfigError
 from domaintune.meta import REGISTRY, History, Learner, Proposal, _lodo, _transfer, leave_one_domain_out, markdown
 from domaintune.meta._lodo import _regret_curve, _replay, _tpe_order
 from domaintune.meta._stats import max_of_random_picks, paired_gap
-from domaintune.history import Record
+from domaintune.history import Record, strategy_key
 
 
 def test_regret_curve_is_one_minus_the_best_normalized_score_so_far():
@@ -295,3 +295,29 @@ def test_interval_is_bias_corrected_and_holds_the_estimate():
     assert low == pytest.approx(-1.96, abs=0.15) and high == pytest.approx(1.96, abs=0.15)
     shifted_low, shifted_high = interval(reps + 0.5, 0.0)  # replicates biased upwards by 0.5
     assert shifted_low < -0.3 and shifted_high < 1.96 and shifted_low <= 0.0 <= shifted_high
+
+
+def test_successive_halving_cells_are_compared_on_the_questions_they_share():
+    """A strategy screened out on the first 40 questions (which happen to be easy) must not outrank
+    the refined ones: its value is its paired gap to the best refined cell on those 40."""
+    import numpy as np
+
+    refined = [1] * 36 + [0] * 4 + [1] * 200 + [0] * 160  # 90% on the first 40, 59% on all 400
+    runner_up = [1] * 30 + [0] * 10 + [1] * 190 + [0] * 170  # 75% then 55%
+    screened = [1] * 32 + [0] * 8  # 80% on the first 40: raw, it would beat both
+    records = [_record("a", "plain", refined), _record("a", "cloze", runner_up), _record("a", "qa", screened)]
+    table = _lodo._tables(History(records))["a"]
+    values = dict(zip(table.keys, table.values))
+    plain, cloze, qa = (strategy_key({"template": t}) for t in ("plain", "cloze", "qa"))
+    assert values[plain] == pytest.approx(0.59) and values[cloze] == pytest.approx(0.55)
+    assert values[qa] == pytest.approx(0.59 + 0.80 - 0.90)  # 10 points behind the best on the shared 40
+    best, other = table.paired(table.keys.index(plain), table.keys.index(qa))
+    assert len(best) == len(other) == 40
+    again = table.resampled(np.random.default_rng(0))
+    assert np.isfinite(again).all() and again[table.keys.index(qa)] < again[table.keys.index(plain)] + 0.2
+
+
+def test_cells_on_different_questions_are_not_paired():
+    shifted = _record("a", "qa", [1, 0, 1, 0]).model_copy(update={"question_ids": ["x0", "x1", "x2", "x3"]})
+    table = _lodo._tables(History([_record("a", "plain", [1, 1, 0, 0]), shifted]))["a"]
+    assert table.outcomes is None
