@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,40 @@ def embedding_model() -> Any:
     return SentenceTransformer(str(Path(list(found.submodule_search_locations)[0]) / "model"), device="cpu")
 
 
+CACHED_FROM = 256  # lists at least this long (corpora, training sets) are kept on disk, by content
+
+
 def embed(texts: list[str]) -> Any:
-    """Unit-normalized embeddings, one row per text (numpy array)."""
+    """Unit-normalized embeddings, one row per text (numpy array). A long list is read from, or
+    written to, ``<cache dir>/embeddings/<hash of the model and texts>.npy``, so the workers of a
+    sweep or a meta-dataset build embed a corpus once, not once per process and strategy."""
+    import numpy as np
+
+    if len(texts) < CACHED_FROM:
+        return _encode(texts)
+    from domaintune.models import default_cache_dir
+
+    digest = hashlib.sha256("\x00".join([EMBEDDING_DISTRIBUTION, *texts]).encode()).hexdigest()[:32]
+    path = default_cache_dir() / "embeddings" / f"{digest}.npy"
+    try:
+        vectors = np.load(path)
+        if vectors.shape[0] == len(texts):
+            return vectors
+    except (OSError, ValueError):
+        pass  # not cached yet (or a torn file): compute it
+    vectors = _encode(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as handle:
+            np.save(handle, vectors)
+        os.replace(partial, path)  # readers see the whole file or none
+    except OSError:
+        pass  # an unwritable cache only costs the time
+    return vectors
+
+
+def _encode(texts: list[str]) -> Any:
     return embedding_model().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
 
 

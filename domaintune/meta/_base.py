@@ -65,15 +65,11 @@ class Learner(ABC):
 
 
 def normalized_scores(history: History) -> dict[str, dict[str, float]]:
-    """domain -> strategy key -> score scaled to [0, 1] within the domain (1 = its best)."""
-    out: dict[str, dict[str, float]] = {}
-    for domain in history.domains():
-        records = [r for r in history if r.domain == domain]
-        sign = 1.0 if records[0].direction == "maximize" else -1.0
-        values = {r.strategy_key(): sign * float(r.value) for r in records}  # type: ignore[arg-type]
-        low, high = min(values.values()), max(values.values())
-        out[domain] = {k: (v - low) / (high - low) if high > low else 1.0 for k, v in values.items()}
-    return out
+    """domain -> strategy key -> score scaled to [0, 1] within the domain (1 = its best; the cells
+    of successive halving compared on the questions they share, ``DomainTable``)."""
+    from domaintune.meta._table import domain_tables
+
+    return {domain: dict(zip(t.keys, map(float, t.scores()))) for domain, t in domain_tables(history).items()}
 
 
 REGISTRY: dict[str, Callable[..., Learner]] = {}

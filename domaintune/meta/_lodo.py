@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from domaintune.errors import ConfigError
 from domaintune.history import History, strategy_key
 from domaintune.meta import _transfer
 from domaintune.meta._base import REGISTRY, normalized_scores
+from domaintune.meta._table import DomainTable, domain_tables
 from domaintune.meta._stats import max_of_random_picks, within_noise_paired, within_noise_unpaired
 
 KS = (1, 3, 5, 10, 20)
@@ -109,97 +109,6 @@ def default_methods() -> list[str]:
     return [*BASELINES, "tpe", *learners, *[f"tpe+{m}" for m in learners], *syne]
 
 
-@dataclass
-class _Table:
-    """One held-out domain's recorded cells: candidates, values signed so higher is better,
-    standard errors, and per-question outcomes when every cell kept them on one nested sample (the
-    same questions, or, after successive halving, the first n of the longest cell's questions;
-    NaN past a cell's own n)."""
-
-    keys: list[str]
-    values: np.ndarray
-    stderr: np.ndarray
-    outcomes: np.ndarray | None  # strategies x questions, signed like values
-    sign: float
-
-    def scores(self, values: np.ndarray | None = None) -> np.ndarray:
-        v = self.values if values is None else values
-        low, high = float(v.min()), float(v.max())
-        return (v - low) / (high - low) if high > low else np.ones_like(v)
-
-    def resampled(self, rng: np.random.Generator) -> np.ndarray:
-        """Values on a bootstrap resample of the questions (the recorded values where no outcomes were kept)."""
-        if self.outcomes is None:
-            return self.values
-        questions = rng.integers(0, self.outcomes.shape[1], self.outcomes.shape[1])
-        if np.isnan(self.outcomes).any():
-            return _on_the_longest_sample(self.outcomes[:, questions], self.values)
-        return self.outcomes[:, questions].mean(axis=1)
-
-    def paired(self, a: int, b: int) -> tuple[list[float], list[float]]:
-        """Two cells' outcomes on the questions both scored."""
-        assert self.outcomes is not None
-        both = ~np.isnan(self.outcomes[a]) & ~np.isnan(self.outcomes[b])
-        return list(self.outcomes[a, both]), list(self.outcomes[b, both])
-
-
-def _tables(history: History) -> dict[str, _Table]:
-    out = {}
-    for domain in history.domains():
-        records = sorted((r for r in history if r.domain == domain), key=lambda r: r.strategy_key())
-        last = {r.strategy_key(): r for r in records}  # a re-recorded cell: the last one counts (as normalized_scores)
-        records = [last[k] for k in sorted(last)]
-        sign = 1.0 if records[0].direction == "maximize" else -1.0
-        outcomes = _nested_outcomes(records)
-        values = np.array([sign * float(r.value) for r in records])  # type: ignore[arg-type]
-        if outcomes is not None:
-            outcomes = sign * outcomes
-            if np.isnan(outcomes).any():
-                values = _on_the_longest_sample(outcomes, values)
-        out[domain] = _Table(
-            keys=[r.strategy_key() for r in records],
-            values=values,
-            stderr=np.array([float(r.stderr or 0.0) for r in records]),
-            outcomes=outcomes,
-            sign=sign,
-        )
-    return out
-
-
-def _nested_outcomes(records: list[Any]) -> np.ndarray | None:
-    """Strategies x questions, when every record kept outcomes on a prefix of one question sample
-    (all the same, or nested rungs of successive halving); NaN past a record's questions. None when
-    a record kept none, or two records scored different questions (compared by id where kept)."""
-    if not records or any(not r.outcomes for r in records):
-        return None
-    longest = max(records, key=lambda r: len(r.outcomes))
-    if all(r.question_ids for r in records):
-        ids = list(longest.question_ids)
-        if any(list(r.question_ids) != ids[: len(r.outcomes)] for r in records):
-            return None
-    elif any(r.question_ids for r in records) or len({len(r.outcomes) for r in records}) != 1:
-        return None  # without ids, only equally long outcome lists are taken as the same questions
-    table = np.full((len(records), len(longest.outcomes)), np.nan)
-    for i, r in enumerate(records):
-        table[i, : len(r.outcomes)] = r.outcomes
-    return table
-
-
-def _on_the_longest_sample(outcomes: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Every cell's value on the longest cells' questions, from nested samples (successive halving):
-    a cell scored on fewer questions gets its own mean plus the reference's mean on all questions
-    minus the reference's on the cell's questions, the reference being the best of the longest
-    cells. So each cell sits at its paired gap to the reference on the questions both scored,
-    and an early, lucky cell cannot outrank the refined ones on an easier subset."""
-    own = ~np.isnan(outcomes)
-    counts = own.sum(axis=1)
-    means = np.where(counts > 0, np.nansum(outcomes, axis=1) / np.maximum(counts, 1), fallback)
-    longest = np.flatnonzero(counts == counts.max())
-    ref = longest[np.argmax(means[longest])]
-    ref_on_own = (np.where(own, outcomes[ref], 0.0)).sum(axis=1) / np.maximum(counts, 1)
-    return np.where(counts > 0, means + means[ref] - ref_on_own, fallback)
-
-
 def _regrets(scores: np.ndarray, orders: np.ndarray, ks: tuple[int, ...]) -> np.ndarray:
     """orders (seeds x n candidate indices) -> regret (seeds x len(ks)), k capped at n."""
     best = np.maximum.accumulate(scores[orders], axis=1)
@@ -272,7 +181,7 @@ def leave_one_domain_out(
     for method in methods:
         _check(method)
     scores = normalized_scores(history)
-    tables = _tables(history)
+    tables = domain_tables(history)
     domains = history.domains()
     ks = tuple(k for k in ks if k <= max(len(t.keys) for t in tables.values()))
     fitted = [m for m in methods if m != "random"]
@@ -407,7 +316,7 @@ def _paired_spec(table: dict[str, Any], ks: tuple[int, ...]) -> list[dict[str, A
 
 
 def _evaluate(
-    tables: dict[str, _Table],
+    tables: dict[str, DomainTable],
     domains: list[str],
     orders: dict[str, dict[str, np.ndarray]],
     methods: list[str],
@@ -459,7 +368,7 @@ def _evaluate(
     }
 
 
-def _tied(t: _Table, best: int, found: int) -> bool:
+def _tied(t: DomainTable, best: int, found: int) -> bool:
     if best == found:
         return True
     if t.outcomes is not None:
@@ -468,7 +377,7 @@ def _tied(t: _Table, best: int, found: int) -> bool:
 
 
 def _gaps(
-    t: _Table, scores: np.ndarray, orders: np.ndarray | None, ks: tuple[int, ...], weights: np.ndarray, ascending: np.ndarray | None
+    t: DomainTable, scores: np.ndarray, orders: np.ndarray | None, ks: tuple[int, ...], weights: np.ndarray, ascending: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean raw gap of the best-so-far to the domain's best, and the share within noise, per k
     (for random: exact expectations over which candidate is the best of its picks)."""

@@ -8,6 +8,7 @@ import pytest
 from domaintune.errors import ConfigError
 from domaintune.meta import REGISTRY, History, Learner, Proposal, _lodo, _transfer, leave_one_domain_out, markdown
 from domaintune.meta._lodo import _regret_curve, _replay, _tpe_order
+from domaintune.meta._table import DomainTable, domain_tables
 from domaintune.meta._stats import max_of_random_picks, paired_gap
 from domaintune.history import Record, strategy_key
 
@@ -188,9 +189,9 @@ def test_gap_is_in_the_metric_units_and_knows_noise():
     """Without per-question outcomes the gap falls back to 1.96 combined standard errors."""
     import numpy as np
 
-    from domaintune.meta._lodo import _gaps, _Table, _random_weights
+    from domaintune.meta._lodo import _gaps, _random_weights
 
-    t = _Table(keys=["a", "b", "c"], values=np.array([0.80, 0.75, 0.40]), stderr=np.array([0.05] * 3), outcomes=None, sign=1.0)
+    t = DomainTable(keys=["a", "b", "c"], values=np.array([0.80, 0.75, 0.40]), stderr=np.array([0.05] * 3), outcomes=None, sign=1.0)
     scores = t.scores()
     weights = _random_weights(3, (1, 2))
     gaps, tied = _gaps(t, scores, np.array([[2, 0, 1]]), (1, 2), weights, None)
@@ -306,7 +307,7 @@ def test_successive_halving_cells_are_compared_on_the_questions_they_share():
     runner_up = [1] * 30 + [0] * 10 + [1] * 190 + [0] * 170  # 75% then 55%
     screened = [1] * 32 + [0] * 8  # 80% on the first 40: raw, it would beat both
     records = [_record("a", "plain", refined), _record("a", "cloze", runner_up), _record("a", "qa", screened)]
-    table = _lodo._tables(History(records))["a"]
+    table = domain_tables(History(records))["a"]
     values = dict(zip(table.keys, table.values))
     plain, cloze, qa = (strategy_key({"template": t}) for t in ("plain", "cloze", "qa"))
     assert values[plain] == pytest.approx(0.59) and values[cloze] == pytest.approx(0.55)
@@ -319,5 +320,5 @@ def test_successive_halving_cells_are_compared_on_the_questions_they_share():
 
 def test_cells_on_different_questions_are_not_paired():
     shifted = _record("a", "qa", [1, 0, 1, 0]).model_copy(update={"question_ids": ["x0", "x1", "x2", "x3"]})
-    table = _lodo._tables(History([_record("a", "plain", [1, 1, 0, 0]), shifted]))["a"]
+    table = domain_tables(History([_record("a", "plain", [1, 1, 0, 0]), shifted]))["a"]
     assert table.outcomes is None
