@@ -181,6 +181,26 @@ def meta_eval(
     _guarded(body)
 
 
+@meta_app.command("winners")
+def meta_winners(
+    history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
+    as_json: bool = typer.Option(False, "--json", help="Per domain: best strategy, gap to the single best and whether it is beyond noise; per level."),
+) -> None:
+    """Which strategy wins where: each domain's best against the single best strategy (paired test on shared
+    questions), how many domains differ beyond noise, and the domains each level (black, grey, white box) wins."""
+
+    def body() -> None:
+        from domaintune.meta import load_history, winners, winners_markdown
+
+        report = winners(load_history(list(history)))
+        if as_json:
+            _print_json(report)
+        else:
+            typer.echo(winners_markdown(report), nl=False)
+
+    _guarded(body)
+
+
 @runs_app.command("clean")
 def runs_clean(
     uri: Optional[str] = typer.Option(None, "--uri", help="Tracking URI (default $MLFLOW_TRACKING_URI, else ./mlflow.db)."),

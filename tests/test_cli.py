@@ -84,6 +84,20 @@ def test_meta_eval_reproduces_the_shipped_benchmark_table():
     assert all({"learner", "k", "difference", "ci_low", "ci_high"} <= set(p) for p in data["paired"])
 
 
+def test_meta_winners_reports_each_domains_best_against_the_single_best():
+    done = domaintune("meta", "winners", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["domains"] == len(report["per_domain"]) >= 20 and report["cells"] >= 320
+    assert 0 <= report["beyond_noise"] <= report["domains"] and report["distinct_winners"] >= 1
+    assert all(r["best_value"] >= r["single_best_value"] for r in report["per_domain"])
+    assert set(report["levels"]) == {"none", "black", "grey", "white"}
+    text = domaintune("meta", "winners")
+    assert text.returncode == 0 and "beyond noise" in text.stdout and report["single_best"]["label"] in text.stdout
+    missing = domaintune("meta", "winners", "--history", "no/such/history.jsonl")
+    assert missing.returncode == 2 and "no/such/history.jsonl" in missing.stderr
+
+
 def test_propose_prints_reasons_and_costs():
     done = domaintune("propose", "--domain", "gcide-astronomy", "--view", "definition_to_term", "-n", "3", "--learner", "nearest", "--json")
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,5 @@
 """Meta-learning on history records: meta-features, learners, proposals, warm starts and the
-leave-one-domain-out benchmark. Importing it loads no model and no Ray; the ``probe`` and
+leave-one-domain-out benchmark, and which strategy wins where. Importing it loads no model and no Ray; the ``probe`` and
 ``embedding`` feature groups load a model when asked for, and the meta-dataset build
 (``domaintune.meta.build``) evaluates through the runner registry."""
 
@@ -11,6 +11,7 @@ from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLea
 from domaintune.meta._lodo import leave_one_domain_out, markdown
 from domaintune.meta._propose import propose
 from domaintune.meta._stats import paired_gap, within_noise_paired
+from domaintune.meta._winners import winners, winners_markdown
 from domaintune.meta._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
 
@@ -36,6 +37,8 @@ __all__ = [
     "normalized_scores",
     "paired_gap",
     "within_noise_paired",
+    "winners",
+    "winners_markdown",
     "plan_warm_start",
     "propose",
     "register_learner",
