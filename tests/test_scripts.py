@@ -51,21 +51,30 @@ def test_meta_dataset_scripts_measure_build_and_export(tmp_path, tiny_design):
     assert "jargon" in markdown.read_text()
 
 
-def test_warm_vs_cold_runs_on_the_replay_runner(tmp_path):
+def test_warm_vs_cold_runs_on_held_out_domains_and_resumes(tmp_path):
     from domaintune.history import load_history
 
     others = tmp_path / "others.jsonl"
-    load_history().without_domain("gcide-law").to_jsonl(others)
+    load_history().without_domain("gcide-law").without_domain("gcide-music").to_jsonl(others)
     config = yaml.safe_load((ROOT / "experiments" / "replay_sweep.yaml").read_text())
     config.update(warm_start={"learner": "portfolio", "n": 2, "history": [str(others)]}, storage=str(tmp_path / "ray"))
     config["search"].update(num_samples=3, scheduler="fifo")
     path = tmp_path / "warm.yaml"
     path.write_text(yaml.safe_dump(config))
-    result = tmp_path / "warm_vs_cold.json"
-    out = run("experiments/04_warm_vs_cold.py", "--config", str(path), "--out", str(result), cwd=tmp_path)
-    summary = json.loads(result.read_text())
-    assert "warm-started sweep reached it" in out and summary["domain"] == "gcide-law" and summary["proposals"] == 2
-    assert len(summary["cold_best_so_far"]) == len(summary["warm_best_so_far"]) == 3
+    results = tmp_path / "results"
+    args = ("experiments/04_warm_vs_cold.py", "--config", str(path), "--domains", "gcide-law,gcide-music", "--results", str(results))
+    out = run(*args, cwd=tmp_path)
+    pair = json.loads((results / "gcide-law_seed0.json").read_text())
+    assert pair["domain"] == "gcide-law" and pair["proposals"] == 2 and len(pair["cold_best_so_far"]) == len(pair["warm_best_so_far"]) == 3
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["pairs"] == 2 and summary["domains"] == ["gcide-law", "gcide-music"]
+    assert [r["measure"] for r in summary["rows"]][:2] == ["best within 1 trials", "best within 3 trials"]
+    assert all(r["ci_low"] <= r["difference"] <= r["ci_high"] for r in summary["rows"]) and "95% interval" in out
+    again = run(*args, cwd=tmp_path)  # every pair on record: nothing runs again
+    assert again.count("on record") == 2 and json.loads((results / "summary.json").read_text()) == summary
+    refused = subprocess.run([sys.executable, str(ROOT / "experiments" / "04_warm_vs_cold.py"), "--config", str(path), "--domains", "jargon"],
+                             cwd=tmp_path, capture_output=True, text=True)
+    assert refused.returncode == 2 and "jargon is in the learner's history" in refused.stderr
 
 
 def test_overhead_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
