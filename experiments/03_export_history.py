@@ -1,12 +1,17 @@
-"""Export the finished meta-dataset as the shipped seed history, and summarize it.
+"""Export a finished meta-dataset as a history, and summarize it.
 
 Only domains whose row of the design is complete are exported (the table stays complete,
-so regret is exact). Writes domaintune/data/history/seed.jsonl (what `domaintune propose`,
-`warm_start:` and `domaintune meta eval` read) and prints, per domain, the best strategy and
-how many others are within noise of it (also written to docs/meta_dataset.md): a paired test on the same questions (difference of
-per-question outcomes, 1.96 standard errors).
+so regret is exact). For experiments/meta_design.yaml this writes the shipped seed history,
+domaintune/data/history/seed.jsonl (what `domaintune propose`, `warm_start:` and `domaintune
+meta eval` read), and prints, per domain, the best strategy and how many others are within
+noise of it (also written to docs/meta_dataset.md): a paired test on the same questions
+(difference of per-question outcomes, 1.96 standard errors).
 
-    .venv/bin/python experiments/03_export_history.py [--out PATH]
+A successive-halving design (experiments/meta_design_v2.yaml) keeps each strategy's highest
+rung; its history goes to experiments/results/<dataset>.history.jsonl and its report (cells
+and CPU-hours per rung, then `domaintune meta winners`) to docs/<dataset>.md.
+
+    .venv/bin/python experiments/03_export_history.py [--design PATH] [--out PATH]
 """
 
 from __future__ import annotations
@@ -20,24 +25,46 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--design", type=Path, default=HERE / "meta_design.yaml")
-    parser.add_argument("--cells", type=Path, default=HERE / "results" / "meta_dataset.jsonl")
-    parser.add_argument("--out", type=Path, default=HERE.parent / "domaintune" / "data" / "history" / "seed.jsonl")
-    parser.add_argument("--markdown", type=Path, default=HERE.parent / "docs" / "meta_dataset.md")
-    args = parser.parse_args()
+def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out: Path | None, markdown: Path, dataset: str) -> None:
+    """A successive-halving build: each strategy's highest rung as the history, and the report."""
+    from domaintune.meta import winners, winners_markdown
+    from domaintune.meta.build import complete_domains, to_history
 
+    out = out or HERE / "results" / f"{dataset}.history.jsonl"
+    history = to_history(design, rows, source=f"experiments/02_build_meta_dataset.py ({cells.name})")
+    history.to_jsonl(out)
+    domains = complete_domains(design, rows)
+    counted = [r for r in rows if r["domain"] in domains]
+    lines = [f"# Meta-dataset {dataset}", "",
+             f"Built by `experiments/02_build_meta_dataset.py --design experiments/{design_path.name}` (successive halving on the "
+             f"table, domain by domain; each cell recorded with its rung and fidelity), exported by `experiments/03_export_history.py` "
+             f"to `{out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out}`. {len(domains)} of "
+             f"{len(design.domains)} domains complete, {len(design.strategies)} strategies, view {design.view}.", "",
+             "| rung | questions per cell (at most) | cells | CPU-hours |", "|---|---|---|---|"]
+    for rung, spec in enumerate(design.halving):
+        done = [r for r in counted if r.get("rung") == rung]
+        sizes = sorted({r["questions"] for r in done})
+        lines.append(f"| {rung} | {spec.questions} ({sizes[0]}-{sizes[-1]} scored) | {len(done)} | {sum(r['seconds'] for r in done) / 3600:.2f} |"
+                     if done else f"| {rung} | {spec.questions} | 0 | 0 |")
+    lines += [f"| all | | {len(counted)} | {sum(r['seconds'] for r in counted) / 3600:.2f} |", "",
+              "CPU-hours are wall seconds per cell summed, two workers on a 2-vCPU machine (so an upper bound on CPU time). "
+              "Projected before the build: 9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`).", "",
+              "## Which strategy wins where (`domaintune meta winners`)", "", winners_markdown(winners(history))]
+    text = "\n".join(lines) + "\n"
+    markdown.write_text(text)
+    print(f"{len(history)} records, {len(domains)} complete domains -> {out}\n\n{text}")
+
+
+def export_full(design, rows: list[dict], cells_path: Path, out: Path, markdown: Path) -> None:
+    """A full table (every strategy on every domain): the shipped seed history and its report."""
     from domaintune.meta import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
-    from domaintune.meta.build import complete_domains, load_design, read_cells, to_history
+    from domaintune.meta.build import complete_domains, to_history
     from domaintune.strategy import Strategy
 
-    design = load_design(args.design)
-    rows = read_cells(args.cells)
     domains = complete_domains(design, rows)
-    history = to_history(design, rows, source=f"experiments/02_build_meta_dataset.py ({args.cells.name})")
-    history.to_jsonl(args.out)
-    print(f"{len(history)} records, {len(domains)} complete domains x {len(design.strategies)} strategies -> {args.out}")
+    history = to_history(design, rows, source=f"experiments/02_build_meta_dataset.py ({cells_path.name})")
+    history.to_jsonl(out)
+    print(f"{len(history)} records, {len(domains)} complete domains x {len(design.strategies)} strategies -> {out}")
 
     cells = {(r["domain"], r["index"]): r for r in rows if r["questions"] >= design.questions}
     labels = [Strategy.from_dict(s).describe() for s in design.strategies]
@@ -74,10 +101,32 @@ if __name__ == "__main__":
     lines += ["", "Best strategy per domain (ties go to the first):", ""]
     lines += [f"- S{index} {labels[index]}: {count} domains" for index, count in winners.most_common()]
     cpu = sum(r["seconds"] for r in rows)
-    env = json.loads(args.cells.with_suffix(".env.json").read_text()) if args.cells.with_suffix(".env.json").exists() else {}
+    header = cells_path.with_suffix(".env.json")
+    env = json.loads(header.read_text()) if header.exists() else {}
     lines += ["", f"{len(rows)} cells, {cpu / 3600:.2f} CPU-hours (wall seconds per cell, two workers on a 2-vCPU machine shared "
               "with other work, so seconds are an upper bound; FLOPs and tokens in each record's cost are load-free).",
               "", f"Environment: `{json.dumps(env.get('environment', {}))}`"]
     text = "\n".join(lines) + "\n"
-    args.markdown.write_text(text)
+    markdown.write_text(text)
     print(text)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--design", type=Path, default=HERE / "meta_design.yaml")
+    parser.add_argument("--cells", type=Path, default=None, help="default: results/<design name, design read dataset>.jsonl")
+    parser.add_argument("--out", type=Path, default=None, help="the history file (defaults: see above)")
+    parser.add_argument("--markdown", type=Path, default=None, help="the report (default: docs/<dataset>.md)")
+    args = parser.parse_args()
+    dataset = args.design.stem.replace("design", "dataset")
+    args.cells = args.cells or HERE / "results" / f"{dataset}.jsonl"
+    args.markdown = args.markdown or HERE.parent / "docs" / f"{dataset}.md"
+
+    from domaintune.meta.build import load_design, read_cells
+
+    design = load_design(args.design)
+    rows = read_cells(args.cells)
+    if design.halving:
+        export_halving(design, rows, args.cells, args.design, args.out, args.markdown, dataset)
+    else:
+        export_full(design, rows, args.cells, args.out or HERE.parent / "domaintune" / "data" / "history" / "seed.jsonl", args.markdown)

@@ -51,6 +51,30 @@ def test_meta_dataset_scripts_measure_build_and_export(tmp_path, tiny_design):
     assert "jargon" in markdown.read_text()
 
 
+def test_a_halving_design_builds_domain_by_domain_and_exports_its_winners(tmp_path, tiny_model_dir):
+    design = {
+        "view": "definition_to_term",
+        "questions": 6,
+        "runner": {"model": tiny_model_dir},
+        "halving": [{"questions": 3}, {"questions": 6, "keep": 1}],
+        "domains": ["jargon", "vera"],
+        "strategies": [{"template": "plain"}, {"template": "instruction", "scoring": "calibrated"}, {"retrieval": "bm25", "top_k": 1}],
+    }
+    path = tmp_path / "meta_design_tiny.yaml"
+    path.write_text(yaml.safe_dump(design))
+    out = run("experiments/02_build_meta_dataset.py", "--design", str(path), "--workers", "0", "--out", str(tmp_path / "cells.jsonl"), cwd=tmp_path)
+    assert out.index("[1/2] rung 1 jargon") < out.index("[2/2] rung 0 vera")  # a domain's rungs, then the next domain
+    cells = [json.loads(line) for line in (tmp_path / "cells.jsonl").read_text().splitlines()]
+    assert len(cells) == 2 * (3 + 1) and {c["rung"] for c in cells} == {0, 1}
+    history, markdown = tmp_path / "history.jsonl", tmp_path / "report.md"
+    printed = run("experiments/03_export_history.py", "--design", str(path), "--cells", str(tmp_path / "cells.jsonl"),
+                  "--out", str(history), "--markdown", str(markdown), cwd=tmp_path)
+    records = [json.loads(line) for line in history.read_text().splitlines()]
+    assert len(records) == 2 * 3 and sorted(r["questions"] for r in records) == [3, 3, 3, 3, 6, 6]
+    text = markdown.read_text()
+    assert "2 of 2 domains complete" in text and "beyond noise" in text and "| all | | 8 |" in text and text in printed
+
+
 def test_warm_vs_cold_runs_on_held_out_domains_and_resumes(tmp_path):
     from domaintune.history import load_history
 
