@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domaintune.jsonl import json_objects
 from domaintune.errors import ConfigError, DomainError
 
 JUDGMENTS = ("accept", "reject", "correct")
@@ -109,15 +110,7 @@ def read_judgments(path: str | Path) -> list[Judgment]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
     judgments = []
     if path.suffix.lower() in (".jsonl", ".json"):
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                values = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ConfigError(f"{path}: row {number}: not valid JSON ({error.msg})") from None
-            if not isinstance(values, dict):
-                raise ConfigError(f"{path}: row {number}: expected a JSON object")
+        for number, values in json_objects(text.splitlines(), str(path)):
             judgments.append(_judgment(values, str(path), number))
     elif path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines())
@@ -212,11 +205,10 @@ def _record_in_mlflow(uri: str | None, domain: Any, version: Any, spec: dict[str
     from mlflow.entities import AssessmentSource
 
     from domaintune.champion import registry_client
-    from domaintune.tracking import artifact_location
+    from domaintune.tracking import open_experiment
 
     client = registry_client(uri)
-    found = client.get_experiment_by_name(EXPERIMENT)
-    experiment_id = found.experiment_id if found else client.create_experiment(EXPERIMENT, artifact_location=artifact_location(client.tracking_uri, EXPERIMENT))
+    experiment_id = open_experiment(client, client.tracking_uri, EXPERIMENT)
     model = version.name
     trace_ids = []
     with mlflow.start_run(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from domaintune.jsonl import json_objects
 from domaintune.errors import ConfigError
 from domaintune.strategy import Strategy, format_validation_error
 
@@ -122,16 +123,7 @@ class History:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"history file {path}: cannot read it ({error})") from None
-        records = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                values = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ConfigError(f"{path}: row {number}: not valid JSON ({error.msg})") from None
-            records.append(_record(values, f"{path}: row {number}"))
-        return cls(records)
+        return cls([_record(values, f"{path}: row {number}") for number, values in json_objects(text.splitlines(), str(path))])
 
     def to_parquet(self, path: str | Path) -> Path:
         import pandas as pd

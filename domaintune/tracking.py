@@ -46,6 +46,16 @@ def artifact_location(uri: str, experiment: str) -> str | None:
     return None
 
 
+def open_experiment(client: Any, uri: str, name: str) -> str:
+    """The id of the experiment ``name``, created (artifacts beside a local store) when missing;
+    a store failure is a TrackingError that names the store and the experiment."""
+    try:
+        found = client.get_experiment_by_name(name)
+        return found.experiment_id if found else client.create_experiment(name, artifact_location=artifact_location(uri, name))
+    except Exception as error:  # noqa: BLE001 - any store failure reads the same to the user
+        raise TrackingError(f"tracking store {uri}: cannot open experiment {name!r}: {error}") from None
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail fast, naming the URI, when a tracking server does not answer."""
     if uri.startswith(("http://", "https://")):
@@ -94,15 +104,7 @@ class SweepTracker:
         self.uri = resolve_tracking_uri(uri)
         check_reachable(self.uri)
         self.client = MlflowClient(tracking_uri=self.uri)
-        try:
-            found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = (
-                found.experiment_id
-                if found
-                else self.client.create_experiment(experiment, artifact_location=artifact_location(self.uri, experiment))
-            )
-        except Exception as error:  # noqa: BLE001 - any store failure is reported the same way
-            raise TrackingError(f"tracking store {self.uri}: cannot open experiment {experiment!r}: {error}") from None
+        self.experiment_id = open_experiment(self.client, self.uri, experiment)
         self.parent_id: str | None = None
         self.trial_runs: dict[str, str] = {}
         self.open_runs: set[str] = set()

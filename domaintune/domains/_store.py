@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from domaintune.domains._domain import SPLITS, Domain, check_disjoint, validate_rows
+from domaintune.jsonl import json_objects
 from domaintune.errors import DomainError
 
 
@@ -32,19 +33,9 @@ def save_domain(domain: Domain, folder: Path) -> Path:
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read a JSONL (optionally gzipped) file; errors name the file and line."""
     opener = gzip.open if path.suffix == ".gz" else open
-    rows = []
     try:
         with opener(path, "rt", encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DomainError(f"{path}: line {number}: not valid JSON ({error.msg})") from None
-                if not isinstance(row, dict):
-                    raise DomainError(f"{path}: line {number}: expected a JSON object")
-                rows.append(row)
+            rows = [row for _, row in json_objects(lines, str(path), DomainError)]
     except UnicodeDecodeError as error:
         raise DomainError(f"{path}: not UTF-8 text (byte {error.start})") from None
     return rows

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domaintune.errors import ConfigError
+from domaintune.jsonl import json_objects
 from domaintune.history import strategy_key
 from domaintune.strategy import Strategy, format_validation_error
 
@@ -245,13 +246,7 @@ def _write_header(design: Design, out: Path) -> Path:
 def read_cells(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{path}:{number}: not a JSON row ({error})") from None
-    return rows
+    return [row for _, row in json_objects(path.read_text().splitlines(), str(path))]
 
 
 def _commit(path: Path, message: str) -> None:

@@ -38,19 +38,12 @@ class ScheduleState:
     def __init__(self, uri: str | None, experiment: str):
         from mlflow.tracking import MlflowClient
 
-        from domaintune.errors import TrackingError
-        from domaintune.tracking import artifact_location, check_reachable, resolve_tracking_uri
+        from domaintune.tracking import check_reachable, open_experiment, resolve_tracking_uri
 
         self.uri = resolve_tracking_uri(uri)
         check_reachable(self.uri)
         self.client = MlflowClient(tracking_uri=self.uri)
-        try:
-            found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = (
-                found.experiment_id if found else self.client.create_experiment(experiment, artifact_location=artifact_location(self.uri, experiment))
-            )
-        except Exception as error:  # noqa: BLE001 - any store failure reads the same to the user
-            raise TrackingError(f"tracking store {self.uri}: cannot open experiment {experiment!r}: {error}") from None
+        self.experiment_id = open_experiment(self.client, self.uri, experiment)
 
     def last(self, entry: str, action: str | None = None, finished_only: bool = True) -> Action | None:
         """The entry's latest recorded action (of a kind), or None."""
