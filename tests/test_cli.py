@@ -65,13 +65,12 @@ def test_unknown_domain_and_unreachable_server_are_clean_errors(tmp_path):
 
 
 def test_meta_eval_reproduces_the_shipped_benchmark_table():
-    """`domaintune meta eval` on the shipped seed history gives docs/meta_lodo.md's main table."""
+    """`domaintune meta eval` on the shipped seed history gives docs/meta_lodo.md's figures for the
+    methods that do not depend on the seed (one seed here; the full table with five seeds and
+    1000 replicates is benchmarks/meta_lodo.py's job)."""
     docs = (Path(__file__).resolve().parents[1] / "docs" / "meta_lodo.md").read_text()
-    done = domaintune("meta", "eval")
-    assert done.returncode == 0, done.stderr
-    table = [line for line in done.stdout.splitlines() if line.startswith("|")]
-    assert len(table) > 10 and all(line in docs for line in table)
     done = domaintune("meta", "eval", "--json", "--seeds", "1", "--bootstrap", "100")
+    assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["domains"] >= 20 and data["seeds"] == [0] and data["features"] == ["data", "corpus"]
     assert data["cells"] >= 320 and data["bootstrap"]["over"] == ["domains", "questions"]
@@ -80,8 +79,17 @@ def test_meta_eval_reproduces_the_shipped_benchmark_table():
         assert 0.0 <= method["1"]["regret"] <= 1.0 and method["1"]["rank"] >= 1.0 and 0.0 <= method["1"]["within_noise"] <= 1.0
         assert method["1"]["ci_low"] <= method["1"]["regret"] <= method["1"]["ci_high"]
     assert data["methods"]["random"]["1"]["regret"] == pytest.approx(0.479, abs=0.001)  # the exact expectation
+    rows: dict[str, list[str]] = {}
+    for line in docs.splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split("|")[1].strip(), line.split("|")[2:6])  # the main table comes first
+    for name in ("random", "single-best", "nearest", "portfolio"):  # deterministic: one seed gives the five seeds' mean
+        for k, cell in zip(("1", "3", "5", "10"), rows[name]):
+            assert f"{data['methods'][name][k]['regret']:.3f}" == cell.split()[0], (name, k)
     assert [(p["baseline"], p["k"]) for p in data["paired"]][:2] == [("single-best", 1), ("single-best", 3)]
     assert all({"learner", "k", "difference", "ci_low", "ci_high"} <= set(p) for p in data["paired"])
+    text = domaintune("meta", "eval", "--seeds", "1", "--bootstrap", "0", "--features", "data")
+    assert text.returncode == 0 and "| portfolio |" in text.stdout
 
 
 def test_meta_winners_reports_each_domains_best_against_the_single_best():

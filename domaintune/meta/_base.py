@@ -69,7 +69,12 @@ def normalized_scores(history: History) -> dict[str, dict[str, float]]:
     of successive halving compared on the questions they share, ``DomainTable``)."""
     from domaintune.meta._table import domain_tables
 
-    return {domain: dict(zip(t.keys, map(float, t.scores()))) for domain, t in domain_tables(history).items()}
+    out = {}
+    for domain, t in domain_tables(history).items():
+        scores = dict(zip(t.keys, map(float, t.scores())))
+        # in the history's order (learners break ties by it), not the table's sorted one
+        out[domain] = {k: scores[k] for k in dict.fromkeys(r.strategy_key() for r in history if r.domain == domain)}
+    return out
 
 
 REGISTRY: dict[str, Callable[..., Learner]] = {}
