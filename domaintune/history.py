@@ -196,11 +196,33 @@ class History:
                         "status": run.info.status if run.info.status in ("FINISHED", "FAILED", "KILLED") else "KILLED",
                         "base_model": tags.get("domaintune.base_model", ""),
                         "source": f"mlflow:{run.info.run_id}",
+                        **(_outcomes(uri, run.info.run_id) if run.info.status == "FINISHED" else {}),
                     },
                     f"{uri} run {run.info.run_id}",
                 )
             )
         return cls(records)
+
+
+def _outcomes(uri: str, run_id: str) -> dict[str, Any]:
+    """A finished trial run's per-question outcomes and their question ids (its ``outcomes.json``),
+    or nothing when the run has none (an older release, a trial on another node)."""
+    import tempfile
+
+    import mlflow.artifacts
+
+    from domaintune.tracking import OUTCOMES_ARTIFACT
+
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=OUTCOMES_ARTIFACT, tracking_uri=uri, dst_path=folder)
+            data = json.loads(Path(path).read_text())
+    except Exception:  # noqa: BLE001 - no artifact (or an unreadable one): the record stays unpaired
+        return {}
+    ids, outcomes = data.get("question_ids"), data.get("outcomes")
+    if not isinstance(ids, list) or not isinstance(outcomes, list) or len(ids) != len(outcomes):
+        return {}
+    return {"question_ids": ids, "outcomes": outcomes, "questions": len(ids)}
 
 
 def _param(text: str) -> Any:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from domaintune.domains import Domain
 
 DEFAULT_STORE = "mlflow.db"
+OUTCOMES_ARTIFACT = "outcomes.json"  # a finished trial run's per-question outcomes
 # Param values MLflow accepts (6000 chars); longer ones are cut with a marker.
 _MAX_PARAM = 6000
 
@@ -208,6 +209,12 @@ class SweepTracker:
 
     def log_trial_metrics(self, trial_id: str, step: int, metrics: dict[str, float]) -> None:
         self.log_metrics(self.trial_runs[trial_id], metrics, step)
+
+    def log_trial_outcomes(self, trial_id: str, outcomes: dict[str, Any]) -> None:
+        """A finished trial's per-question outcomes (``question_ids``, ``outcomes``, ``step``) as its
+        run's ``outcomes.json``: what makes histories read from MLflow comparable question by question."""
+        if trial_id in self.trial_runs:
+            self.client.log_dict(self.trial_runs[trial_id], outcomes, OUTCOMES_ARTIFACT)
 
     def end_trial(self, trial_id: str, status: str, tags: dict[str, str] | None = None, error: str | None = None) -> None:
         run_id = self.trial_runs.get(trial_id)

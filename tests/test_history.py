@@ -37,6 +37,8 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
     for i, record in enumerate(sent):
         tracker.start_trial(str(i), record.strategy, small_domain.view("term_to_definition"))
         tracker.log_trial_metrics(str(i), record.steps, {"accuracy": record.value, **{f"cost.{k}": v for k, v in record.cost.items()}})
+        if i < 3:  # the fourth trial ran where its outcomes were not kept
+            tracker.log_trial_outcomes(str(i), {"step": record.steps, "question_ids": [f"q{j}" for j in range(5)], "outcomes": [1, 0, i % 2, 1, 0]})
         tracker.end_trial(str(i), "FINISHED")
     tracker.close()
     back = History.from_mlflow(uri)
@@ -46,6 +48,10 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
         got = by_strategy[record.strategy_key()]
         assert got.value == record.value and got.cost == record.cost and got.steps == record.steps
         assert got.domain == "jargon-small" and got.view == "term_to_definition" and got.base_model == "m"
+    # per-question outcomes come back with their ids, so records from MLflow compare paired
+    kept = [by_strategy[r.strategy_key()] for r in sent[:3]]
+    assert [g.outcomes for g in kept] == [[1, 0, i % 2, 1, 0] for i in range(3)] and all(g.question_ids == [f"q{j}" for j in range(5)] for g in kept)
+    assert all(g.questions == 5 for g in kept) and by_strategy[sent[3].strategy_key()].outcomes is None
 
 
 def test_a_missing_or_unreadable_history_is_an_error_saying_where_it_looked(tmp_path):

@@ -186,6 +186,9 @@ def _tracking_callback(
             adapter = str(self.last.get(trial.trial_id, {}).get("adapter_dir", ""))
             if adapter:
                 tags[TAG_ADAPTER] = adapter
+            outcomes = Path(str(self.last.get(trial.trial_id, {}).get("trial_dir", "") or "/nonexistent")) / OUTCOMES_FILE
+            if outcomes.is_file():  # written by the worker on this node (a remote node's stays there)
+                tracker.log_trial_outcomes(trial.trial_id, json.loads(outcomes.read_text()))
             tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
             self.status[trial.trial_id] = "FINISHED"
 
