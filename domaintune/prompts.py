@@ -22,6 +22,7 @@ class Labels:
 VIEW_LABELS = {
     "term_to_definition": Labels("Term", "Definition", "the definition of each term"),
     "definition_to_term": Labels("Definition", "Term", "the term for each definition"),
+    "name_the_term": Labels("Definition", "Term", "the term for each definition"),
     "multiple_choice": Labels("Question", "Answer", "the answer to each question"),
     "qa": Labels("Question", "Answer", "the answer to each question"),
 }

@@ -4,7 +4,9 @@ Two task kinds are stored:
 
 - ``glossary``: rows ``term, definition, options, answer, option_terms`` (the options are
   definitions, ``option_terms[i]`` is the term whose definition ``options[i]`` is). A glossary
-  domain is asked in two *views*: term -> definition and definition -> term.
+  domain is asked in three *views*: term -> definition and definition -> term (multiple
+  choice), and ``name_the_term`` (free text: the definition asked, the term generated, scored
+  like qa), where no option list hints at the answer.
 - ``multiple_choice``: rows ``question, options, answer`` (one view).
 - ``qa``: rows ``question, answer`` (free text), scored by exact match and token F1 of a greedy answer.
 
@@ -23,11 +25,12 @@ from domaintune.errors import DomainError
 
 SPLITS = ("train", "validation", "test")
 VIEWS: dict[str, tuple[str, ...]] = {
-    "glossary": ("term_to_definition", "definition_to_term"),
+    "glossary": ("term_to_definition", "definition_to_term", "name_the_term"),
     "multiple_choice": ("multiple_choice",),
     "qa": ("qa",),
 }
 TASKS = tuple(VIEWS)
+FREE_TEXT_VIEW = "name_the_term"  # a glossary asked as free text: definition in, term out
 # Columns every row of a task kind must have, with their Python types.
 TASK_COLUMNS: dict[str, dict[str, type]] = {
     "glossary": {"term": str, "definition": str, "options": list, "answer": int, "option_terms": list},
@@ -80,14 +83,16 @@ class Domain:
         return VIEWS[self.task]
 
     def view(self, name: str | None = None) -> Domain:
-        """The multiple-choice rows for one view (default: the first); keeps the fingerprint."""
+        """The rows a runner scores for one view (default: the first): multiple choice, or free
+        text for qa and ``name_the_term``; keeps the fingerprint."""
         name = name or self.views[0]
         if name not in self.views:
             raise DomainError(f"domain {self.name!r} has views {', '.join(self.views)}; not {name!r}")
         if self.task in ("multiple_choice", "qa"):
             return dataclasses.replace(self, view_name=name)
         splits = {split: [_glossary_view(row, name) for row in rows] for split, rows in self.splits.items()}
-        return dataclasses.replace(self, task="multiple_choice", splits=splits, view_name=name)
+        task = "qa" if name == FREE_TEXT_VIEW else "multiple_choice"
+        return dataclasses.replace(self, task=task, splits=splits, view_name=name)
 
     def texts(self, split: str = "train") -> list[str]:
         """The domain's text for language-model training: one ``term: definition`` (or
@@ -121,6 +126,8 @@ class Domain:
 
 
 def _glossary_view(row: dict[str, Any], view: str) -> dict[str, Any]:
+    if view == FREE_TEXT_VIEW:
+        return {"id": row.get("id", ""), "question": row["definition"], "answer": row["term"]}
     if view == "term_to_definition":
         return {"id": row.get("id", ""), "question": row["term"], "options": row["options"], "answer": row["answer"]}
     return {"id": row.get("id", ""), "question": row["definition"], "options": row["option_terms"], "answer": row["answer"]}

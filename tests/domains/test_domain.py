@@ -25,7 +25,7 @@ def test_at_least_thirty_builtin_domains_of_300_items(builtins):
     for name, domain in builtins.items():
         assert sum(domain.sizes.values()) >= 300, name
         assert domain.licence and domain.source and (BUILTIN_DIR / name / "SOURCE.md").exists()
-        assert set(domain.views) == {"term_to_definition", "definition_to_term"}
+        assert set(domain.views) == {"term_to_definition", "definition_to_term", "name_the_term"}
 
 
 def test_no_term_in_two_splits_and_distractors_from_the_same_split(builtins):
@@ -166,3 +166,16 @@ def test_non_utf8_file_is_named(tmp_path):
 def test_unknown_domain_lists_the_builtins():
     with pytest.raises(DomainError, match="jargon"):
         load_domain("no-such-domain")
+
+
+def test_a_glossary_asked_as_free_text_names_the_term_and_is_scored_by_f1(jargon, tiny_model_dir):
+    from domaintune.runners import LMRunner, RunnerSettings
+    from domaintune.strategy import Strategy
+
+    free = jargon.view("name_the_term")
+    rows = free.splits["validation"]
+    assert free.task == "qa" and free.fingerprint == jargon.fingerprint
+    assert [(r["question"], r["answer"]) for r in rows] == [(r["definition"], r["term"]) for r in jargon.splits["validation"]]
+    settings = RunnerSettings(model=tiny_model_dir, questions=3, max_new_tokens=4)
+    result = LMRunner(settings).run(free, Strategy(template="instruction", n_shots=1, retrieval="bm25", top_k=1))
+    assert set(result.metrics) == {"f1", "exact_match"} and result.questions == 3 and len(result.outcomes) == 3

@@ -22,7 +22,7 @@ def test_bilingual_domains_are_built_in_with_source_and_licence():
         assert "FreeDict" in domain.source and "GPL" in domain.licence
         note = (BUILTIN_DIR / name / "SOURCE.md").read_text()
         assert domain.fingerprint in note and "dict-freedict" in note
-        assert set(domain.views) == {"term_to_definition", "definition_to_term"}
+        assert set(domain.views) == {"term_to_definition", "definition_to_term", "name_the_term"}
 
 
 def test_german_english_is_large_and_its_corpus_names_the_answers():
