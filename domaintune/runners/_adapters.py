@@ -98,8 +98,6 @@ def batches(
     examples: list[tuple[list[int], list[int]]], batch_size: int, max_length: int, pad_id: int, seed: int
 ) -> Iterator[tuple[Any, Any, Any, int]]:
     """Endless shuffled batches of (input_ids, attention_mask, labels, real tokens); loss on answers only."""
-    import torch
-
     rng = random.Random(seed)
     order: list[int] = []
     while True:
@@ -108,21 +106,28 @@ def batches(
             rng.shuffle(fresh)
             order.extend(fresh)
         chosen, order = order[:batch_size], order[batch_size:]
-        rows = []
-        for index in chosen:
-            prompt, answer = examples[index]
-            ids = (prompt + answer)[:max_length]
-            labels = ([-100] * len(prompt) + answer)[:max_length]
-            rows.append((ids, labels))
-        width = max(len(ids) for ids, _ in rows)
-        input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        labels = torch.full((len(rows), width), -100, dtype=torch.long)
-        for row, (ids, row_labels) in enumerate(rows):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            mask[row, : len(ids)] = 1
-            labels[row, : len(ids)] = torch.tensor(row_labels)
-        yield input_ids, mask, labels, int(mask.sum())
+        yield pad_batch([examples[index] for index in chosen], max_length, pad_id)
+
+
+def pad_batch(examples: list[tuple[list[int], list[int]]], max_length: int, pad_id: int) -> tuple[Any, Any, Any, int]:
+    """(prompt, answer) pairs in their order, right-padded: (input_ids, attention_mask, labels, real
+    tokens), labels -100 outside the answers."""
+    import torch
+
+    rows = []
+    for prompt, answer in examples:
+        ids = (prompt + answer)[:max_length]
+        labels = ([-100] * len(prompt) + answer)[:max_length]
+        rows.append((ids, labels))
+    width = max(len(ids) for ids, _ in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    for row, (ids, row_labels) in enumerate(rows):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        mask[row, : len(ids)] = 1
+        labels[row, : len(ids)] = torch.tensor(row_labels)
+    return input_ids, mask, labels, int(mask.sum())
 
 
 def train(

@@ -19,19 +19,29 @@ METRIC = "accuracy"
 CONTENT_FREE = "N/A"  # the query whose option scores are the model's prior (calibrated scoring)
 
 
+LOSS_BATCH = 16  # rows scored per forward pass for difficulty-band selection
+
+
 def _example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length: int) -> Any:
-    """Per-row answer loss under the base model (for difficulty-band selection)."""
+    """Per-row mean answer loss under the base model (for difficulty-band selection), LOSS_BATCH
+    rows per forward pass (right-padded: a row's tokens see only themselves, as one at a time)."""
     import torch
 
-    from domaintune.runners._adapters import batches
+    from domaintune.runners._adapters import pad_batch
 
     def losses(rows: list[dict[str, Any]]) -> list[float]:
-        out = []
+        out: list[float] = []
         with torch.no_grad():
-            for row in rows:
-                ids, mask, labels, _ = next(batches([builder.training_example(row)], 1, max_length, pad_id, 0))
-                ids, mask, labels = ids.to(model.device), mask.to(model.device), labels.to(model.device)
-                out.append(float(model(input_ids=ids, attention_mask=mask, labels=labels).loss))
+            for start in range(0, len(rows), LOSS_BATCH):
+                chunk = [builder.training_example(row) for row in rows[start : start + LOSS_BATCH]]
+                ids, mask, labels = (t.to(model.device) for t in pad_batch(chunk, max_length, pad_id)[:3])
+                logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+                target = labels[:, 1:]
+                per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target.clamp(min=0), reduction="none")
+                answer = target != -100
+                mean = (per_token * answer).sum(1) / answer.sum(1).clamp(min=1)
+                # a row whose answer max_length cut off has no loss: it ranks hardest (one at a time it was NaN)
+                out += torch.where(answer.any(1), mean, torch.full_like(mean, float("inf"))).tolist()
         return out
 
     return losses

@@ -74,3 +74,20 @@ def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm
     train(model, examples[:8], strategy.model_copy(update={"batch_size": 4}), 96, tokenizer.pad_token_id, 0, lambda step, loss, tokens: losses.append(loss))
     after = batch_loss()
     assert after < before - 0.2, (before, after, losses)
+
+
+def test_difficulty_losses_in_batches_equal_one_row_at_a_time(tiny_model_dir, small_domain):
+    from domaintune.models import load_model
+    from domaintune.runners._adapters import batches
+    from domaintune.runners._lm import LOSS_BATCH, _example_losses
+
+    model, tokenizer = load_model(tiny_model_dir, None, False, "cpu", torch.float32)
+    builder = PromptBuilder(tokenizer, "instruction", "jargon", None, view="definition_to_term")
+    rows = small_domain.view("definition_to_term").splits["train"][: LOSS_BATCH + 3]  # a full batch and a ragged one
+    batched = _example_losses(model, builder, tokenizer.pad_token_id, 64)(rows)
+    with torch.no_grad():
+        single = [float(model(input_ids=i, attention_mask=m, labels=l).loss)
+                  for i, m, l, _ in (next(batches([builder.training_example(r)], 1, 64, tokenizer.pad_token_id, 0)) for r in rows)]
+    cut = [i for i, loss in enumerate(single) if loss != loss]  # answers max_length cut off: NaN one at a time
+    assert all(batched[i] == float("inf") for i in cut) and len(cut) < len(rows)
+    assert [b for i, b in enumerate(batched) if i not in cut] == pytest.approx([x for i, x in enumerate(single) if i not in cut], rel=1e-4, abs=1e-5)
