@@ -48,8 +48,12 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
                      if done else f"| {rung} | {spec.questions} | 0 | 0 |")
     lines += [f"| all | | {len(counted)} | {sum(r['seconds'] for r in counted) / 3600:.2f} |", "",
               "CPU-hours are wall seconds per cell summed, two workers on a 2-vCPU machine (so an upper bound on CPU time). "
-              "Projected before the build: 9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`).", "",
-              "## Which strategy wins where (`domaintune meta winners`)", "", winners_markdown(winners(history))]
+              "Projected before the build: 9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`, docs/meta_dataset_v2_projection.md).", "",
+              "| domain | cells | most questions per cell | CPU-hours |", "|---|---|---|---|"]
+    for domain in domains:
+        mine = [r for r in counted if r["domain"] == domain]
+        lines.append(f"| {domain} | {len(mine)} | {max(r['questions'] for r in mine)} | {sum(r['seconds'] for r in mine) / 3600:.2f} |")
+    lines += ["", "## Which strategy wins where (`domaintune meta winners`)", "", winners_markdown(winners(history))]
     text = "\n".join(lines) + "\n"
     markdown.write_text(text)
     print(f"{len(history)} records, {len(domains)} complete domains -> {out}\n\n{text}")
