@@ -86,14 +86,14 @@ def test_warm_vs_cold_runs_on_a_held_out_domain_and_resumes(tmp_path):
     path = tmp_path / "warm.yaml"
     path.write_text(yaml.safe_dump(config))
     results = tmp_path / "results"
-    args = ("experiments/04_warm_vs_cold.py", "--config", str(path), "--domains", "gcide-law", "--results", str(results))
-    out = run(*args, cwd=tmp_path)
+    args = ("--config", str(path), "--domains", "gcide-law", "--results", str(results))
+    out = run("experiments/04_warm_vs_cold.py", *args, cwd=tmp_path)
     pair = json.loads((results / "gcide-law_seed0.json").read_text())
     assert pair["domain"] == "gcide-law" and pair["proposals"] == 2 and len(pair["cold_best_so_far"]) == len(pair["warm_best_so_far"]) == 3
     summary = json.loads((results / "summary.json").read_text())
     assert summary["pairs"] == 1 and summary["domains"] == ["gcide-law"] and "95% interval" in out
     assert [r["measure"] for r in summary["rows"]][:2] == ["best within 1 trials", "best within 3 trials"]
-    again = run(*args, cwd=tmp_path)  # on record: nothing runs again
+    again = run("experiments/04_warm_vs_cold.py", *args, cwd=tmp_path)  # on record: nothing runs again
     assert "on record" in again and json.loads((results / "summary.json").read_text()) == summary
     refused = subprocess.run([sys.executable, str(ROOT / "experiments" / "04_warm_vs_cold.py"), "--config", str(path), "--domains", "jargon"],
                              cwd=tmp_path, capture_output=True, text=True)
