@@ -36,7 +36,7 @@ demo: install  ## a warm-started sweep on a domain the history has not seen (loc
 	$(BIN)/domaintune model prepare
 	$(BIN)/domaintune sweep experiments/demo.yaml
 
-test: install  ## the whole suite (357 tests; 31 min on 2 busy cores, less on a quiet machine)
+test: install  ## the whole suite (374 tests; 33 min on 2 cores shared with a meta-dataset build for 20 of them)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-overhead: install
