@@ -270,15 +270,12 @@ def _check(schedule: Schedule, ctx: _Context, state: ScheduleState, current: Any
 
 def _trial_outcomes(best: Any) -> Any:
     """The chosen trial's per-question validation outcomes, as its worker wrote them, or None."""
-    import json
-
     from domaintune.runners import TrialResult
-    from domaintune.sweep import OUTCOMES_FILE
+    from domaintune.sweep import trial_outcomes
 
-    path = Path(best.trial_dir) / OUTCOMES_FILE if best.trial_dir else None
-    if path is None or not path.exists():
+    data = trial_outcomes(best.trial_dir)
+    if data is None:
         return None
-    data = json.loads(path.read_text())
     if int(data.get("step", -1)) != best.steps:
         return None
     return TrialResult(metrics=data["metrics"], cost={}, split="validation", steps=best.steps, questions=len(data["question_ids"]),

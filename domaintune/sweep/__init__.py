@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from domaintune.sweep._ray import init_ray, probe_address, ray_session_dir
 from domaintune.sweep._run import run_sweep
-from domaintune.sweep._trial import OUTCOMES_FILE, WORKER_ENV
+from domaintune.sweep._trial import OUTCOMES_FILE, WORKER_ENV, trial_outcomes
 
-__all__ = ["OUTCOMES_FILE", "WORKER_ENV", "init_ray", "probe_address", "ray_session_dir", "run_sweep"]
+__all__ = ["OUTCOMES_FILE", "WORKER_ENV", "init_ray", "probe_address", "ray_session_dir", "run_sweep", "trial_outcomes"]

@@ -78,6 +78,15 @@ def _trainable(
         }))
 
 
+def trial_outcomes(trial_dir: str) -> dict[str, Any] | None:
+    """What a finished trial's worker wrote in its folder (OUTCOMES_FILE: step, metrics, question
+    ids, per-question outcomes), or None: no folder, a trial stopped early, or a folder on another node."""
+    path = Path(trial_dir) / OUTCOMES_FILE if trial_dir else None
+    if path is None or not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
 def _tracking_callback(
     tracker: SweepTracker,
     space: SearchSpace,
@@ -183,12 +192,13 @@ def _tracking_callback(
                 return
             early = self._stopped_early(trial.trial_id)
             tags = {"domaintune.stopped_early": str(early).lower()}
-            adapter = str(self.last.get(trial.trial_id, {}).get("adapter_dir", ""))
+            last = self.last.get(trial.trial_id, {})
+            adapter = str(last.get("adapter_dir", ""))
             if adapter:
                 tags[TAG_ADAPTER] = adapter
-            outcomes = Path(str(self.last.get(trial.trial_id, {}).get("trial_dir", "") or "/nonexistent")) / OUTCOMES_FILE
-            if outcomes.is_file():  # written by the worker on this node (a remote node's stays there)
-                tracker.log_trial_outcomes(trial.trial_id, json.loads(outcomes.read_text()))
+            outcomes = trial_outcomes(str(last.get("trial_dir", "")))
+            if outcomes is not None:
+                tracker.log_trial_outcomes(trial.trial_id, outcomes)
             tracker.end_trial(trial.trial_id, "FINISHED", tags=tags)
             self.status[trial.trial_id] = "FINISHED"
 
