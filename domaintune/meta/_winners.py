@@ -31,7 +31,9 @@ def winners(history: History) -> dict[str, Any]:
     common = set.intersection(*(set(t.keys) for t in tables.values()))
     if not common:
         raise ConfigError("winners: no strategy is recorded on every domain, so there is no single best to compare with")
-    means = {k: float(np.mean([t.scores()[t.keys.index(k)] for t in tables.values()])) for k in common}
+    scores = {domain: dict(zip(t.keys, t.scores())) for domain, t in tables.items()}
+    means = {k: float(np.mean([scores[domain][k] for domain in tables])) for k in common}
+    levels_of = {k: Strategy.from_dict(strategy).levels() for k, strategy in strategies.items()}
     single = max(sorted(means), key=lambda k: means[k])
     levels = {level: {"wins": [], "tied": []} for level in ("none", *LEVELS)}
     rows = []
@@ -48,11 +50,11 @@ def winners(history: History) -> dict[str, Any]:
                 "gap": gap,
                 "gap_se": se,
                 "beyond_noise": beyond,
-                "levels": Strategy.from_dict(strategies[t.keys[best]]).levels(),
+                "levels": levels_of[t.keys[best]],
             }
         )
         for level, entry in levels.items():
-            members = [i for i, k in enumerate(t.keys) if level in Strategy.from_dict(strategies[k]).levels()]
+            members = [i for i, k in enumerate(t.keys) if level in levels_of[k]]
             if not members:
                 continue
             top = max(members, key=lambda i: t.values[i])
