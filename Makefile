@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: install demo test bench-overhead ui clean
+.PHONY: install demo test test-heavy test-all bench-overhead ui clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,13 @@ demo: install  ## a warm-started sweep on a domain the history has not seen (loc
 	$(BIN)/domaintune model prepare
 	$(BIN)/domaintune sweep experiments/demo.yaml
 
-test: install  ## the whole suite (374 tests; 33 min on 2 cores shared with a meta-dataset build for 20 of them)
+test: install  ## the suite without the heavy whole-system checks (under 20 min on 2 cores)
+	$(BIN)/python -m pytest -m "not heavy" $(PYTEST_ARGS)
+
+test-heavy: install  ## the 17 heavy whole-system checks (real model, browser, server, cluster, rebuilds)
+	$(BIN)/python -m pytest -m heavy $(PYTEST_ARGS)
+
+test-all: install  ## both, one pytest run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-overhead: install

@@ -105,6 +105,7 @@ def _shoot(driver, name: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_a_user_finds_the_sweep_its_trials_a_metric_and_the_report_in_mlflow(warm_replay_sweep, ui):
     from selenium.webdriver.common.by import By
 

@@ -64,6 +64,7 @@ def test_unknown_domain_and_unreachable_server_are_clean_errors(tmp_path):
     assert result.returncode == 1 and "http://127.0.0.1:9 is unreachable" in result.stderr
 
 
+@pytest.mark.heavy
 def test_meta_eval_reproduces_the_shipped_benchmark_table():
     """`domaintune meta eval` on the shipped seed history gives docs/meta_lodo.md's figures for the
     methods that do not depend on the seed (one seed here; the full table with five seeds and

@@ -34,6 +34,7 @@ def two_nodes(monkeypatch):
         cluster.shutdown()
 
 
+@pytest.mark.heavy
 def test_a_sweep_on_two_nodes_records_each_trials_node_and_scores_the_chosen_one(two_nodes, tmp_path, tiny_model_dir, small_domain):
     import ray
 

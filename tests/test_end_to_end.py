@@ -17,6 +17,7 @@ from tests.test_cli import ROOT, domaintune
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_quickstart_shape_with_the_real_model(tmp_path, smollm2_dir):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = domaintune(
@@ -45,6 +46,7 @@ def _store_has_child(uri: str) -> bool:
     return any("mlflow.parentRunId" in r.data.tags for r in client.search_runs([experiment.experiment_id]))
 
 
+@pytest.mark.heavy
 def test_ctrl_c_marks_open_runs_killed(tmp_path, tiny_model_dir, small_domain):
     from domaintune.domains import save_domain
 

@@ -50,6 +50,7 @@ def _installed_cli(site: Path, *args: str, cwd: Path) -> subprocess.CompletedPro
     return subprocess.run([sys.executable, "-m", "domaintune", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.heavy
 def test_the_installed_wheel_proposes_and_evaluates_learners(installed, tmp_path):
     where = subprocess.run([sys.executable, "-c", "import domaintune; print(domaintune.__file__)"],
                            env={**os.environ, "PYTHONPATH": str(installed)}, cwd=tmp_path, capture_output=True, text=True)

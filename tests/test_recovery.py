@@ -27,6 +27,7 @@ def _in_flight(client: MlflowClient, finished: int = 1):
     return None
 
 
+@pytest.mark.heavy
 def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_trial(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
@@ -64,6 +65,7 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
     assert {t["status"] for t in result["trials"]} == {"FINISHED"} and len(result["trials"]) == 6
 
 
+@pytest.mark.heavy
 def test_runs_clean_leaves_a_live_sweep_alone_and_closes_a_dead_one(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)

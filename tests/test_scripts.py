@@ -75,6 +75,7 @@ def test_a_halving_design_builds_domain_by_domain_and_exports_its_winners(tmp_pa
     assert "2 of 2 domains complete" in text and "beyond noise" in text and "| all | | 8 |" in text and text in printed
 
 
+@pytest.mark.heavy
 def test_warm_vs_cold_runs_on_a_held_out_domain_and_resumes(tmp_path):
     from domaintune.history import load_history
 
@@ -117,11 +118,13 @@ def test_warm_vs_cold_summary_resamples_domains_then_seeds():
     assert mixed["rows"][0]["ci_low"] < 0 < mixed["rows"][0]["ci_high"] and mixed["rows"][0]["verdict"] == "tie"
 
 
+@pytest.mark.heavy
 def test_overhead_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
     out = run("benchmarks/overhead.py", "--questions", "2", "--steps", "2", "--model", tiny_model_dir, "--out", str(tmp_path / "o.json"), cwd=tmp_path)
     assert "ratio" in out and json.loads((tmp_path / "o.json").read_text())["rows"]
 
 
+@pytest.mark.heavy
 def test_zero_shot_and_levels_benchmarks_at_their_smallest(tmp_path, tiny_model_dir):
     cells = tmp_path / "zero_shot.jsonl"
     run("benchmarks/zero_shot.py", "--domains", "jargon", "--views", "definition_to_term", "--questions", "2", "--workers", "1",
@@ -175,6 +178,7 @@ def test_device_cpu_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
     assert "ratio to before" in out
 
 
+@pytest.mark.heavy
 def test_faults_benchmark_counts_what_a_kill_broke(tmp_path):
     out = tmp_path / "faults.json"
     printed = run("benchmarks/faults.py", "--kills", "1", "--samples", "2", "--delay", "1", "--out", str(out), cwd=tmp_path, timeout=900)

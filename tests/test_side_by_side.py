@@ -56,6 +56,7 @@ def mlflow_server(tmp_path):
             server.wait(timeout=20)
 
 
+@pytest.mark.heavy
 def test_two_sweeps_on_one_server_lose_nothing_and_mix_nothing(tmp_path, mlflow_server):
     sweeps = {"law": "gcide-law", "medicine": "gcide-medicine"}
     processes = {

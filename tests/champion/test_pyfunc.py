@@ -36,6 +36,7 @@ print(json.dumps({"accuracy": sum(right) / len(right), "answers": list(out["answ
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_a_scheduled_champion_answers_in_a_fresh_process_with_its_recorded_accuracy(tmp_path, monkeypatch, tracking_uri, tiny_model_dir):
     import ray
 

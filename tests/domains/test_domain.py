@@ -75,6 +75,7 @@ def test_knowledge_corpus_comes_from_another_source_and_never_holds_the_answer(b
 
 
 @pytest.mark.skipif(not HAVE_DICTS, reason=f"needs apt-get install {' '.join('dict-' + d for d in DICTS)}")
+@pytest.mark.heavy
 def test_rebuild_from_the_debian_packages_gives_the_same_fingerprints(builtins, tmp_path):
     from domaintune.domains.build import builders, write
 

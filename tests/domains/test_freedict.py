@@ -45,6 +45,7 @@ def test_english_russian_asks_in_cyrillic():
 
 
 @pytest.mark.skipif(not HAVE, reason="needs apt-get install " + " ".join("dict-" + p for p in PACKAGES))
+@pytest.mark.heavy
 def test_rebuild_gives_the_same_fingerprints(tmp_path):
     from domaintune.domains.build import builders, write
 

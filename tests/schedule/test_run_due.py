@@ -87,6 +87,7 @@ def _version_tags(client: MlflowClient, version: str) -> dict:
     return client.get_model_version(EVOLVING, version).tags
 
 
+@pytest.mark.heavy
 def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, tracking_uri):
     schedule, tmp_path = loop
     client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
