@@ -160,7 +160,7 @@ def evaluate_cell(design: Design, domain_name: str, index: int, questions: int |
     return row
 
 
-def _run_rung_cell(args: tuple[Design, str, int, int, int]) -> dict[str, Any]:
+def _run_cell(args: tuple[Design, str, int, int | None, int | None]) -> dict[str, Any]:
     """One cell in a worker; a cell that fails comes back as its error (the build goes on, and a
     rerun tries it again), never as a row."""
     design, domain, index, questions, rung = args
@@ -168,6 +168,24 @@ def _run_rung_cell(args: tuple[Design, str, int, int, int]) -> dict[str, Any]:
         return evaluate_cell(design, domain, index, questions, rung)
     except Exception as error:  # noqa: BLE001 - reported by the build loop with the cell it belongs to
         return {"error": f"{type(error).__name__}: {error}", "domain": domain, "index": index, "rung": rung}
+
+
+def _evaluate(pool: Any, jobs: list[tuple[Design, str, int, int | None, int | None]], out: Path, on_row: Callable[[dict[str, Any]], str], log: Callable[[str], None]) -> tuple[int, int]:
+    """Evaluate ``jobs`` (in ``pool``, or here when it is None), appending each finished cell to
+    ``out`` as it comes and logging it (``on_row`` gives the line) or its failure; returns
+    (evaluated, failed)."""
+    evaluated = failed = 0
+    for row in pool.map(_run_cell, jobs) if pool else map(_run_cell, jobs):
+        if "error" in row:
+            failed += 1
+            rung = f" rung {row['rung']}" if row["rung"] is not None else ""
+            log(f"{row['domain']}{rung} #{row['index']} FAILED: {row['error']}")
+            continue
+        with out.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        evaluated += 1
+        log(on_row(row))
+    return evaluated, failed
 
 
 def halving_plan(design: Design, rows: list[dict[str, Any]], domain: str, rung: int) -> list[int]:
@@ -210,19 +228,12 @@ def build_halving(
                 rows = read_cells(out)
                 done = {r["index"] for r in rows if r["domain"] == domain and r.get("rung") == rung}
                 jobs = [(design, domain, i, spec.questions, rung) for i in halving_plan(design, rows, domain, rung) if i not in done]
-                results = pool.map(_run_rung_cell, jobs) if pool else map(_run_rung_cell, jobs)
-                for row in results:
-                    if "error" in row:
-                        failed += 1
-                        log(f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} FAILED: {row['error']}")
-                        continue
-                    with out.open("a") as handle:
-                        handle.write(json.dumps(row) + "\n")
-                    evaluated += 1
-                    log(
-                        f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
-                        f"({row['questions']} q, {row['seconds']:4.0f} s) {row['label'][:50]}  ({(time.perf_counter() - started) / 60:.0f} min in)"
-                    )
+                line = lambda row, rung=rung: (  # noqa: E731
+                    f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
+                    f"({row['questions']} q, {row['seconds']:4.0f} s) {row['label'][:50]}  ({(time.perf_counter() - started) / 60:.0f} min in)"
+                )
+                done_now, failed_now = _evaluate(pool, jobs, out, line, log)
+                evaluated, failed = evaluated + done_now, failed + failed_now
             if failed:
                 log(f"{domain}: {failed} cell(s) failed; the domain's row is incomplete (rerun the build to retry them)")
             if commit and evaluated:
@@ -261,10 +272,6 @@ def _commit(path: Path, message: str) -> None:
     print(f"warning: could not commit {path}: {done.stderr.decode().strip()}", flush=True)
 
 
-def _run_cell(args: tuple[Design, str, int]) -> dict[str, Any]:
-    return evaluate_cell(*args)
-
-
 def build(
     design: Design,
     out: Path,
@@ -274,7 +281,8 @@ def build(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Evaluate the design's missing cells (the first ``domains`` domains), appending each to ``out``;
-    with ``commit``, the file is committed each time a domain's row of the table is complete."""
+    with ``commit``, the file is committed each time a domain's row of the table is done. A cell
+    that fails is logged and left out (a rerun tries it again); the build goes on."""
     from concurrent.futures import ProcessPoolExecutor
 
     header = _write_header(design, out)
@@ -283,20 +291,25 @@ def build(
     todo = [(d, i) for d, i in design.cells() if d in names and (d, i) not in done]
     finished = sum(1 for d, _ in done if d in names)
     log(f"{finished} cells done, {len(todo)} to go ({len(names)} domains x {len(design.strategies)} strategies)")
-    remaining = {d: sum(1 for dd, _ in todo if dd == d) for d in names}
-    started = time.perf_counter()
+    started, count = time.perf_counter(), 0
+
+    def line(row: dict[str, Any]) -> str:
+        nonlocal count
+        count += 1
+        eta = (time.perf_counter() - started) / count * (len(todo) - count) / 60
+        return (f"[{count}/{len(todo)}] {row['domain']:20} #{row['index']:<2} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
+                f"{row['seconds']:5.0f} s  {row['label'][:60]}  (eta {eta:.0f} min)")
+
     with ProcessPoolExecutor(workers) as pool:
-        for count, row in enumerate(pool.map(_run_cell, [(design, d, i) for d, i in todo]), 1):
-            with out.open("a") as handle:
-                handle.write(json.dumps(row) + "\n")
-            remaining[row["domain"]] -= 1
-            elapsed = time.perf_counter() - started
-            log(
-                f"[{count}/{len(todo)}] {row['domain']:20} #{row['index']:<2} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
-                f"{row['seconds']:5.0f} s  {row['label'][:60]}  (eta {elapsed / count * (len(todo) - count) / 60:.0f} min)"
-            )
-            if commit and remaining[row["domain"]] == 0:
-                _commit(out, f"meta-dataset: {row['domain']} complete ({len(design.strategies)} strategies)")
+        for domain in names:  # a domain at a time, so its row is committed when its last cell is in
+            jobs = [(design, d, i, None, None) for d, i in todo if d == domain]
+            if not jobs:
+                continue
+            evaluated, failed = _evaluate(pool, jobs, out, line, log)
+            if failed:
+                log(f"{domain}: {failed} cell(s) failed; the domain's row is incomplete (rerun the build to retry them)")
+            if commit and evaluated and not failed:
+                _commit(out, f"meta-dataset: {domain} complete ({len(design.strategies)} strategies)")
                 _commit(header, "meta-dataset: environment")
     return read_cells(out)
 

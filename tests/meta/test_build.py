@@ -77,6 +77,20 @@ def test_build_scores_cells_with_outcomes_and_resumes(tmp_path, tiny_model_dir):
     assert out.read_text().splitlines() == lines  # nothing re-evaluated
 
 
+def test_a_failing_cell_is_logged_and_the_build_goes_on(tmp_path, tiny_model_dir):
+    """A cell that raises (here: a domain that does not exist) is logged with its domain and
+    strategy and left out of the file, so a rerun tries it again; the other domains are built."""
+    design = Design(domains=["no-such-domain", "jargon"], questions=4, strategies=[{"template": "plain"}],
+                    runner={"model": tiny_model_dir, "max_length": 64})
+    out, lines = tmp_path / "cells.jsonl", []
+    rows = build(design, out, workers=1, log=lines.append)
+    assert [(r["domain"], r["index"]) for r in rows] == [("jargon", 0)]
+    failures = [line for line in lines if "FAILED" in line]
+    assert len(failures) == 1 and failures[0].startswith("no-such-domain #0 FAILED: DomainError") and "no-such-domain" in failures[0][20:]
+    assert any("no-such-domain: 1 cell(s) failed" in line for line in lines)
+    assert complete_domains(design, rows) == ["jargon"]
+
+
 def test_the_v2_design_has_48_strategies_over_all_levels_and_halving_rungs():
     design = load_design(SHIPPED.parent / "meta_design_v2.yaml")
     assert len(design.strategies) >= 48
