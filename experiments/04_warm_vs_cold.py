@@ -75,7 +75,8 @@ def run_pair(config, domain: str, seed: int) -> dict:
 
 def summarize(pairs: list[dict], ks: list[int], replicates: int = 2000, seed: int = 0) -> dict:
     """Warm minus cold, per k (best within the first k trials) and on the test score: the mean
-    over pairs and its 95% interval (percentile bootstrap over domains, then seeds in each)."""
+    over domains of each domain's mean over its seeds (the domain is the unit, whatever its
+    number of seeds) and its 95% interval (percentile bootstrap over domains, then seeds in each)."""
     by_domain: dict[str, list[dict]] = {}
     for pair in pairs:
         by_domain.setdefault(pair["domain"], []).append(pair)
@@ -84,11 +85,11 @@ def summarize(pairs: list[dict], ks: list[int], replicates: int = 2000, seed: in
     rng = random.Random(seed)
     out = {"domains": sorted(by_domain), "pairs": len(pairs), "seeds_per_domain": {d: len(v) for d, v in by_domain.items()}, "rows": []}
     for name, measure in measures.items():
-        point = sum(measure(p) for p in pairs) / len(pairs)
+        point = sum(sum(map(measure, ps)) / len(ps) for ps in by_domain.values()) / len(by_domain)
         stats = []
         for _ in range(replicates):
-            drawn = [p for d in rng.choices(sorted(by_domain), k=len(by_domain)) for p in rng.choices(by_domain[d], k=len(by_domain[d]))]
-            stats.append(sum(measure(p) for p in drawn) / len(drawn))
+            drawn = [rng.choices(by_domain[d], k=len(by_domain[d])) for d in rng.choices(sorted(by_domain), k=len(by_domain))]
+            stats.append(sum(sum(map(measure, ps)) / len(ps) for ps in drawn) / len(drawn))
         stats.sort()
         low, high = stats[int(0.025 * replicates)], stats[int(0.975 * replicates) - 1]
         verdict = "warm better" if low > 0 else "cold better" if high < 0 else "tie"
@@ -134,7 +135,8 @@ if __name__ == "__main__":
             path.write_text(json.dumps(pair, indent=1) + "\n")
             for label in ("cold", "warm"):
                 print(f"{domain} seed {seed} {label:4} best so far: " + " ".join(f"{v:.3f}" for v in pair[f"{label}_best_so_far"]), flush=True)
-    pairs = [json.loads((args.results / f"{d}_seed{s}.json").read_text()) for d in domains for s in seeds]
+    # every pair on record for these domains, also seeds run before with another --seeds
+    pairs = [json.loads(path.read_text()) for d in domains for path in sorted(args.results.glob(f"{d}_seed*.json"))]
     trials = min(len(p["cold_best_so_far"]) for p in pairs)
     summary = summarize(pairs, sorted({k for k in (1, 3, 6, trials) if k <= trials}))
     (args.results / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -116,6 +116,9 @@ def test_warm_vs_cold_summary_resamples_domains_then_seeds():
     assert last["difference"] == 0.0 and last["verdict"] == "tie" and summary["seeds_per_domain"] == {"a": 3, "b": 3, "c": 3}
     mixed = summarize([pair("a", [0.9], [0.5]), pair("b", [0.5], [0.9]), pair("c", [0.7], [0.7])], [1], replicates=500)
     assert mixed["rows"][0]["ci_low"] < 0 < mixed["rows"][0]["ci_high"] and mixed["rows"][0]["verdict"] == "tie"
+    # the domain is the unit: a domain with three seeds weighs as much as one with one seed
+    uneven = summarize([pair("a", [0.9], [0.5])] * 3 + [pair("b", [0.5], [0.7])], [1], replicates=200)
+    assert uneven["rows"][0]["difference"] == pytest.approx((0.4 - 0.2) / 2) and uneven["seeds_per_domain"] == {"a": 3, "b": 1}
 
 
 @pytest.mark.heavy
