@@ -64,8 +64,12 @@ if __name__ == "__main__":
         import json
 
         args.json.write_text(json.dumps(main, indent=2) + "\n")
-    text = "# Meta-learners, leave one domain out\n\n" + markdown(main)
-    text += ("\nReproduce: `domaintune meta eval` (same history, seeds, feature groups and bootstrap seed; `--json` for the data). "
+    command = "domaintune meta eval" + "".join(f" --history {h}" for h in args.history) + (f" --seeds {args.seeds}" if args.seeds != 5 else "")
+    text = "# Meta-learners, leave one domain out\n\n"
+    if args.history:
+        text += f"History: {', '.join(f'`{h}`' for h in args.history)}.\n\n"
+    text += markdown(main)
+    text += (f"\nReproduce: `{command}` (same history, seeds, feature groups and bootstrap seed; `--json` for the data). "
              "The intervals are the noise of *measuring* each method on these domains and questions (its orders fixed), "
              "not of refitting it; a paired difference whose interval holds 0 is a tie.\n")
     if not args.no_ablation:
