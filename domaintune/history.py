@@ -163,7 +163,10 @@ class History:
 
     @classmethod
     def from_mlflow(cls, tracking_uri: str | None = None, experiment: str = "domaintune") -> History:
-        """Every trial run of every sweep in an experiment becomes a record (no extra step)."""
+        """Every trial run of every sweep in an experiment becomes a record (no extra step). The
+        per-run reads (metric history, outcomes artifact) go out ``READ_THREADS`` at a time."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from mlflow.tracking import MlflowClient
 
         from domaintune.tracking import resolve_tracking_uri
@@ -173,35 +176,39 @@ class History:
         found = client.get_experiment_by_name(experiment)
         if found is None:
             return cls([])
-        records = []
-        for run in client.search_runs([found.experiment_id], filter_string="tags.`domaintune.kind` = 'trial'", max_results=50_000):
+        runs = [
+            run for run in client.search_runs([found.experiment_id], filter_string="tags.`domaintune.kind` = 'trial'", max_results=50_000)
+            if run.data.tags.get("domaintune.runner", "lm") != "replay"  # a replayed result is the history read back, not new evidence
+        ]
+
+        def record(run: Any) -> Record:
             tags, metrics = run.data.tags, run.data.metrics
-            if tags.get("domaintune.runner", "lm") == "replay":
-                continue  # a replayed result is the history read back, not new evidence
             metric = tags.get("domaintune.metric", "accuracy")
-            strategy = {k: _param(v) for k, v in run.data.params.items()}
-            records.append(
-                _record(
-                    {
-                        "domain": tags.get("domaintune.domain", ""),
-                        "domain_version": tags.get("domaintune.domain_version", "1"),
-                        "fingerprint": tags.get("domaintune.domain_fingerprint", ""),
-                        "view": tags.get("domaintune.domain_view", ""),
-                        "strategy": strategy,
-                        "steps": _last_step(client, run, metric),
-                        "metric": metric,
-                        "value": metrics.get(metric),
-                        "direction": tags.get("domaintune.direction", "maximize"),
-                        "cost": {k[len("cost."):]: float(v) for k, v in metrics.items() if k.startswith("cost.")},
-                        "status": run.info.status if run.info.status in ("FINISHED", "FAILED", "KILLED") else "KILLED",
-                        "base_model": tags.get("domaintune.base_model", ""),
-                        "source": f"mlflow:{run.info.run_id}",
-                        **(_outcomes(uri, run.info.run_id) if run.info.status == "FINISHED" else {}),
-                    },
-                    f"{uri} run {run.info.run_id}",
-                )
+            return _record(
+                {
+                    "domain": tags.get("domaintune.domain", ""),
+                    "domain_version": tags.get("domaintune.domain_version", "1"),
+                    "fingerprint": tags.get("domaintune.domain_fingerprint", ""),
+                    "view": tags.get("domaintune.domain_view", ""),
+                    "strategy": {k: _param(v) for k, v in run.data.params.items()},
+                    "steps": _last_step(client, run, metric),
+                    "metric": metric,
+                    "value": metrics.get(metric),
+                    "direction": tags.get("domaintune.direction", "maximize"),
+                    "cost": {k[len("cost."):]: float(v) for k, v in metrics.items() if k.startswith("cost.")},
+                    "status": run.info.status if run.info.status in ("FINISHED", "FAILED", "KILLED") else "KILLED",
+                    "base_model": tags.get("domaintune.base_model", ""),
+                    "source": f"mlflow:{run.info.run_id}",
+                    **(_outcomes(uri, run.info.run_id) if run.info.status == "FINISHED" else {}),
+                },
+                f"{uri} run {run.info.run_id}",
             )
-        return cls(records)
+
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            return cls(list(pool.map(record, runs)))
+
+
+READ_THREADS = 8  # concurrent per-run reads in History.from_mlflow (a tracking server answers them in parallel)
 
 
 def _outcomes(uri: str, run_id: str) -> dict[str, Any]:
