@@ -188,6 +188,16 @@ def _evaluate(pool: Any, jobs: list[tuple[Design, str, int, int | None, int | No
     return evaluated, failed
 
 
+def _domain_done(domain: str, evaluated: int, failed: int, commit: bool, out: Path, header: Path, what: str, log: Callable[[str], None]) -> None:
+    """After a domain's cells: say what failed and, with ``commit``, commit what was evaluated
+    (an incomplete domain too: a rerun resumes from it and retries the failed cells)."""
+    if failed:
+        log(f"{domain}: {failed} cell(s) failed; the domain's row is incomplete (rerun the build to retry them)")
+    if commit and evaluated:
+        _commit(out, f"{what}: {domain} {'incomplete' if failed else 'complete'}")
+        _commit(header, f"{what}: environment")
+
+
 def halving_plan(design: Design, rows: list[dict[str, Any]], domain: str, rung: int) -> list[int]:
     """Strategy indices of ``domain`` to evaluate at ``rung``: all at rung 0, then the best
     ``keep`` of those recorded at the rung before (by accuracy, ties by index)."""
@@ -228,17 +238,14 @@ def build_halving(
                 rows = read_cells(out)
                 done = {r["index"] for r in rows if r["domain"] == domain and r.get("rung") == rung}
                 jobs = [(design, domain, i, spec.questions, rung) for i in halving_plan(design, rows, domain, rung) if i not in done]
-                line = lambda row, rung=rung: (  # noqa: E731
-                    f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
-                    f"({row['questions']} q, {row['seconds']:4.0f} s) {row['label'][:50]}  ({(time.perf_counter() - started) / 60:.0f} min in)"
-                )
+
+                def line(row: dict[str, Any], rung: int = rung) -> str:
+                    return (f"[{number}/{len(names)}] rung {rung} {domain:20} #{row['index']:<3} {row['accuracy']:.3f} ± {row['stderr']:.3f} "
+                            f"({row['questions']} q, {row['seconds']:4.0f} s) {row['label'][:50]}  ({(time.perf_counter() - started) / 60:.0f} min in)")
+
                 done_now, failed_now = _evaluate(pool, jobs, out, line, log)
                 evaluated, failed = evaluated + done_now, failed + failed_now
-            if failed:
-                log(f"{domain}: {failed} cell(s) failed; the domain's row is incomplete (rerun the build to retry them)")
-            if commit and evaluated:
-                _commit(out, f"meta-dataset v2: {domain} {'incomplete' if failed else 'complete'} ({len(design.halving)} rungs)")
-                _commit(header, "meta-dataset v2: environment")
+            _domain_done(domain, evaluated, failed, commit, out, header, f"meta-dataset v2 ({len(design.halving)} rungs)", log)
     finally:
         if pool:
             pool.shutdown()
@@ -281,8 +288,9 @@ def build(
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Evaluate the design's missing cells (the first ``domains`` domains), appending each to ``out``;
-    with ``commit``, the file is committed each time a domain's row of the table is done. A cell
-    that fails is logged and left out (a rerun tries it again); the build goes on."""
+    with ``commit``, the file is committed each time a domain's cells are done (complete, or
+    incomplete when a cell failed). A cell that fails is logged and left out (a rerun tries it
+    again); the build goes on."""
     from concurrent.futures import ProcessPoolExecutor
 
     header = _write_header(design, out)
@@ -306,11 +314,7 @@ def build(
             if not jobs:
                 continue
             evaluated, failed = _evaluate(pool, jobs, out, line, log)
-            if failed:
-                log(f"{domain}: {failed} cell(s) failed; the domain's row is incomplete (rerun the build to retry them)")
-            if commit and evaluated and not failed:
-                _commit(out, f"meta-dataset: {domain} complete ({len(design.strategies)} strategies)")
-                _commit(header, "meta-dataset: environment")
+            _domain_done(domain, evaluated, failed, commit, out, header, f"meta-dataset ({len(design.strategies)} strategies)", log)
     return read_cells(out)
 
 
