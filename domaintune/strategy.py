@@ -166,11 +166,30 @@ class Strategy(BaseModel):
                 f" lr{self.learning_rate:.1e} {self.steps} steps b{self.batch_size}"
                 f" on {self.train_fraction:.0%} {self.data_selection}"
             )
-        return " + ".join(parts)
+        extra = [_lever_note(name, value) for name, value in self.active().items() if name not in _LABELLED and value != _DEFAULTS[name]]
+        return " + ".join(parts) + "".join(f", {note}" for note in extra)
 
     def active(self) -> dict[str, Any]:
         """Only the levers that matter: a child lever is dropped when its parent is off."""
         return {name: value for name, value in self.model_dump().items() if CONDITIONS.get(name, _always)(self)}
+
+
+# The levers describe() names in its main label; any other active lever off its default is added
+# after it, so two strategies that differ in an active lever never share a label.
+_LABELLED = frozenset({
+    "retrieval", "top_k", "kg_facts", "template", "n_shots", "exemplar_selection", "scoring", "adapter",
+    "lora_rank", "lora_alpha", "lora_rslora", "lora_dora", "lora_target_modules", "lora_layers", "virtual_tokens",
+    "learning_rate", "steps", "batch_size", "train_fraction", "data_selection",
+})
+_DEFAULTS = {name: info.default for name, info in Strategy.model_fields.items()}
+
+
+def _lever_note(name: str, value: Any) -> str:
+    if name == "passage_position":
+        return f"passages {value.replace('_', ' ')}"
+    if name == "chunk_words":
+        return f"{value}-word chunks"
+    return f"{name}={value}"
 
 
 def _always(strategy: Strategy) -> bool:

@@ -55,7 +55,8 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
     assert parents[0].info.status == "FINISHED" and parents[0].data.tags["domaintune.resumed"] in {"1", "2"}
     assert "RUNNING" not in {r.info.status for r in parents + children}
     finished = Counter(c.data.tags["domaintune.trial_id"] for c in children if c.info.status == "FINISHED")
-    assert len(finished) == 6 and set(finished.values()) == {1}  # every trial FINISHED exactly once
+    statuses = sorted((c.data.tags["domaintune.trial_id"], c.info.status) for c in children)
+    assert len(finished) == 6 and set(finished.values()) == {1}, (statuses, resumed.stderr[-4000:])  # every trial FINISHED exactly once
     for trial_id in finished_before:  # a trial finished before the crash was never run again
         assert [c.info.status for c in children if c.data.tags["domaintune.trial_id"] == trial_id] == ["FINISHED"]
     killed = [c for c in children if c.info.status == "KILLED"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from domaintune.errors import ConfigError
@@ -57,3 +59,17 @@ def test_layer_patterns(pattern, expected):
 def test_layer_pattern_beyond_the_model_is_an_error(pattern):
     with pytest.raises(ConfigError, match="lora_layers"):
         resolve_layers(pattern, 6)
+
+
+def test_strategies_that_differ_in_an_active_lever_never_share_a_label():
+    from domaintune.meta.build import load_design
+
+    root = Path(__file__).resolve().parents[1] / "experiments"
+    for path in sorted(root.glob("meta_design*.yaml")):
+        strategies = {Strategy.from_dict(s) for s in load_design(path).strategies}
+        labels = {s.describe() for s in strategies}
+        assert len(labels) == len({tuple(sorted(s.active().items())) for s in strategies}), path.name
+    before = Strategy(retrieval="bm25", top_k=2, n_shots=3, passage_position="before_exemplars")
+    assert before.describe() != before.model_copy(update={"passage_position": "before_question"}).describe()
+    assert "passages before exemplars" in before.describe()
+    assert Strategy(adapter="lora", warmup_steps=2).describe().endswith("warmup_steps=2")
