@@ -9,6 +9,7 @@ silent skip; a missing or unreadable history file is an error that says where it
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -162,9 +163,10 @@ class History:
     # MLflow ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_mlflow(cls, tracking_uri: str | None = None, experiment: str = "domaintune") -> History:
+    def from_mlflow(cls, tracking_uri: str | None = None, experiment: str = "domaintune", threads: int = 0) -> History:
         """Every trial run of every sweep in an experiment becomes a record (no extra step). The
-        per-run reads (metric history, outcomes artifact) go out ``READ_THREADS`` at a time."""
+        per-run reads (metric history, outcomes artifact) go out ``threads`` at a time (0:
+        ``READ_THREADS``; benchmarks/history_read.py measures it against a tracking server)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from mlflow.tracking import MlflowClient
@@ -172,6 +174,7 @@ class History:
         from domaintune.tracking import resolve_tracking_uri
 
         uri = resolve_tracking_uri(tracking_uri)
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # not one bar per run read
         client = MlflowClient(uri)
         found = client.get_experiment_by_name(experiment)
         if found is None:
@@ -204,7 +207,7 @@ class History:
                 f"{uri} run {run.info.run_id}",
             )
 
-        with ThreadPoolExecutor(READ_THREADS) as pool:
+        with ThreadPoolExecutor(threads or READ_THREADS) as pool:
             return cls(list(pool.map(record, runs)))
 
 

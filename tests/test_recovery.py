@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections import Counter
 
 import pytest
@@ -18,11 +19,15 @@ EXPERIMENT = "domaintune-replay"  # the replay config's experiment
 SLOW = ("--set", "runner.replay_delay=3", "--set", "search.num_samples=6")
 
 
-def _in_flight(client: MlflowClient, finished: int = 1):
-    """The parent run once ``finished`` trials finished and another is running."""
+def _in_flight(client: MlflowClient, finished: int = 1, fresh: float | None = None):
+    """The parent run once ``finished`` trials finished and another is running (one that started
+    within the last ``fresh`` seconds, when given: it is surely still running a moment later)."""
     parents, children = split(runs(client, EXPERIMENT))
     statuses = Counter(c.info.status for c in children)
-    if parents and statuses["FINISHED"] >= finished and statuses["RUNNING"] >= 1 and TAG_SESSION in parents[0].data.tags:
+    running = [c for c in children if c.info.status == "RUNNING"]
+    if fresh is not None:
+        running = [c for c in running if c.info.start_time >= (time.time() - fresh) * 1000]
+    if parents and statuses["FINISHED"] >= finished and running and TAG_SESSION in parents[0].data.tags:
         return parents[0]
     return None
 
@@ -33,11 +38,16 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
     client = MlflowClient(uri)
     driver = start_sweep(uri, tmp_path / "ray", *SLOW, log=tmp_path / "first.log")
     try:
-        parent = wait_for(lambda: _in_flight(client), 240, "a finished and a running trial")
-        finished_before = {c.data.tags["domaintune.trial_id"] for c in split(runs(client, EXPERIMENT))[1] if c.info.status == "FINISHED"}
-        session = parent.data.tags[TAG_SESSION]
+        # A trial replays for 3 s: one that started under 2 s ago is still running at the kill.
+        parent = wait_for(lambda: _in_flight(client, fresh=2.0), 240, "a finished and a just-started trial")
         os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as an OOM kill or a lost node would
         driver.wait(timeout=30)
+        # Read after the kill: only the driver writes to MLflow, so this is what the crash left.
+        at_crash = split(runs(client, EXPERIMENT))[1]
+        finished_before = {c.data.tags["domaintune.trial_id"] for c in at_crash if c.info.status == "FINISHED"}
+        running_at_crash = {c.data.tags["domaintune.trial_id"] for c in at_crash if c.info.status == "RUNNING"}
+        assert finished_before and running_at_crash
+        session = parent.data.tags[TAG_SESSION]
         command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
         resumed = run_cli(uri, *command)
         if resumed.returncode != 0 and "timed out during startup" in resumed.stderr:
@@ -56,12 +66,14 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
     assert "RUNNING" not in {r.info.status for r in parents + children}
     finished = Counter(c.data.tags["domaintune.trial_id"] for c in children if c.info.status == "FINISHED")
     statuses = sorted((c.data.tags["domaintune.trial_id"], c.info.status) for c in children)
-    assert len(finished) == 6 and set(finished.values()) == {1}, (statuses, resumed.stderr[-4000:])  # every trial FINISHED exactly once
+    why = (statuses, resumed.stderr[-4000:])
+    assert len(finished) == 6 and set(finished.values()) == {1}, why  # every trial FINISHED exactly once
     for trial_id in finished_before:  # a trial finished before the crash was never run again
-        assert [c.info.status for c in children if c.data.tags["domaintune.trial_id"] == trial_id] == ["FINISHED"]
+        assert [c.info.status for c in children if c.data.tags["domaintune.trial_id"] == trial_id] == ["FINISHED"], why
     killed = [c for c in children if c.info.status == "KILLED"]
-    assert killed and all(c.data.tags["domaintune.closed_by"] == "domaintune sweep --resume" for c in killed)
-    assert {c.data.tags["domaintune.trial_id"] for c in killed} <= set(finished)  # what ran at the crash ran again
+    assert {c.data.tags["domaintune.trial_id"] for c in killed} == running_at_crash, why  # what the crash left RUNNING
+    assert all(c.data.tags["domaintune.closed_by"] == "domaintune sweep --resume" for c in killed)
+    assert running_at_crash <= set(finished), why  # what ran at the crash ran again, to the end
     assert ray_session_processes(session) == []  # the dead driver's Ray helpers were reaped
     assert {t["status"] for t in result["trials"]} == {"FINISHED"} and len(result["trials"]) == 6
 

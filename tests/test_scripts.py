@@ -205,3 +205,11 @@ def test_every_script_is_covered_here():
     source = Path(__file__).read_text()
     uncovered = {script for script in SCRIPTS if f'run("{script}"' not in source}
     assert SCRIPTS and not uncovered, f"scripts without a smallest-setting test in tests/test_scripts.py: {sorted(uncovered)}"
+
+
+@pytest.mark.heavy
+def test_history_read_benchmark_reads_the_same_records_with_threads(tmp_path):
+    out = tmp_path / "read.json"
+    printed = run("benchmarks/history_read.py", "--runs", "3", "--repeats", "1", "--threads", "2", "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result["runs"] == 3 and result["same_records"] and result["speedup"] > 0 and "same records: yes" in printed
