@@ -39,7 +39,7 @@ demo: install  ## a warm-started sweep on a domain the history has not seen (loc
 test: install  ## the suite without the heavy whole-system checks (358 tests, 12 min on 2 idle cores)
 	$(BIN)/python -m pytest -m "not heavy" $(PYTEST_ARGS)
 
-test-heavy: install  ## the 17 heavy whole-system checks (real model, browser, server, cluster, rebuilds)
+test-heavy: install  ## the 18 heavy whole-system checks (real model, browser, server, cluster, rebuilds)
 	$(BIN)/python -m pytest -m heavy $(PYTEST_ARGS)
 
 test-all: install  ## both, one pytest run
