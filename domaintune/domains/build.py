@@ -1,7 +1,7 @@
 """Rebuild built-in domains from Debian packages: ``python -m domaintune.domains.build [NAME ...]``.
 
 Needs ``apt-get install dict-jargon dict-foldoc dict-gcide dict-vera dict-wn dict-freedict-deu-eng
-dict-freedict-eng-deu dict-freedict-eng-rus``. Every domain is
+dict-freedict-eng-deu dict-freedict-eng-rus dict-elements``. Every domain is
 rebuilt byte for byte: the same fingerprints as the shipped folders.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from domaintune.domains import BUILTIN_DIR, EVOLVING, Domain, build_release, save_domain
 from domaintune.domains._glossary import glossary_splits
-from domaintune.domains.builders import foldoc, freedict, gcide, jargon, vera, wordnet
+from domaintune.domains.builders import elements, foldoc, freedict, gcide, jargon, vera, wordnet
 
 MIN_ENTRIES = 300  # a domain needs this many clean entries to be worth comparing strategies on
 MAX_ENTRIES = 2400  # larger glossaries are sampled down (seeded) to keep the repository small
@@ -129,6 +129,22 @@ def make_domain(
     )
 
 
+def make_elements_domain() -> Domain:
+    """Short factual questions (multiple choice) whose knowledge corpus holds every answer."""
+    records = elements.elements()
+    splits = elements.splits(elements.questions(records))
+    corpus = elements.passages(records)
+    text = {passage["title"]: passage["text"] for passage in corpus}
+    found = sum(row["options"][row["answer"]] in text[row["element"]] for row in splits["test"])
+    stats = {"corpus_source": "elements", "corpus_coverage": {"test_answers_in_the_question_passage": round(found / max(1, len(splits["test"])), 3)}}
+    return Domain(
+        name="elements", title="chemical elements", task="multiple_choice", splits=splits, licence=elements.LICENCE,
+        source=elements.SOURCE, seed=elements.SEED, builder_version=elements.BUILDER_VERSION,
+        description="The Elements: short factual questions (symbol, atomic number, weight, group, year of discovery)",
+        corpus=corpus, stats=stats,
+    )
+
+
 def builders() -> dict[str, Callable[[], Domain]]:
     """Every built-in domain's name -> a function that builds it from the Debian packages."""
     out: dict[str, Callable[[], Domain]] = {}
@@ -167,6 +183,8 @@ def builders() -> dict[str, Callable[[], Domain]]:
         "FreeDict English -> Russian (Cyrillic): an English word and its Russian translation", "wordnet",
         source=freedict.SOURCES["eng-rus"],
     )
+    # short factual questions, a corpus that holds the answers (retrieval's home ground)
+    out["elements"] = make_elements_domain
     return out
 
 

@@ -47,7 +47,7 @@ class Design(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    view: str = "definition_to_term"
+    view: str = "definition_to_term"  # glossaries' view; a domain of another task kind is asked in its own
     questions: int = Field(40, ge=1)
     seed: int = 0
     runner: dict[str, Any] = Field(default_factory=dict)
@@ -122,7 +122,10 @@ def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings
     from domaintune.runners import make_runner
 
     strategy = Strategy.from_dict(values)
-    domain = load_domain(domain_name).view(view)
+    domain = load_domain(domain_name)
+    # A design's view is the one its glossaries are asked in; another task kind has its own.
+    view = view if view in domain.views or domain.task == "glossary" else domain.views[0]
+    domain = domain.view(view)
     started = time.perf_counter()
     result = make_runner(settings).run(domain, strategy, split=split)
     accuracy = result.metrics["accuracy"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domaintune.errors import ConfigError
-from domaintune.meta.build import Design, build, complete_domains, load_design, read_cells, to_history
+from domaintune.errors import ConfigError, DomainError
+from domaintune.meta.build import Design, build, complete_domains, evaluate_cell, load_design, read_cells, to_history
 from domaintune.strategy import Strategy
 
 SHIPPED = Path(__file__).resolve().parents[2] / "experiments" / "meta_design.yaml"
@@ -75,6 +75,16 @@ def test_build_scores_cells_with_outcomes_and_resumes(tmp_path, tiny_model_dir):
     lines = out.read_text().splitlines()
     assert build(design, out, workers=1, log=lambda line: None) == read_cells(out)
     assert out.read_text().splitlines() == lines  # nothing re-evaluated
+
+
+def test_a_design_asks_glossaries_in_its_view_and_other_task_kinds_in_their_own(tiny_model_dir):
+    design = Design(view="definition_to_term", domains=["elements", "jargon"], questions=3,
+                    strategies=[{"template": "plain"}], runner={"model": tiny_model_dir, "max_length": 64})
+    factual, glossary = evaluate_cell(design, "elements", 0), evaluate_cell(design, "jargon", 0)
+    assert (factual["view"], glossary["view"]) == ("multiple_choice", "definition_to_term")
+    assert len(factual["outcomes"]) == len(factual["question_ids"]) == 3
+    with pytest.raises(DomainError, match="has views"):
+        evaluate_cell(design.model_copy(update={"view": "term_to_emoji"}), "jargon", 0)
 
 
 def test_a_failing_cell_is_logged_and_the_build_goes_on(tmp_path, tiny_model_dir):
