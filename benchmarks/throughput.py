@@ -41,12 +41,12 @@ if __name__ == "__main__":
     args = parser.parse_args()
 
     from domaintune.domains import load_domain
-    from domaintune.meta.build import load_design
+    from domaintune.meta.build import asked, load_design
     from domaintune.runners import RunnerSettings, make_runner
     from domaintune.strategy import Strategy
 
     design = load_design(args.design)
-    domain = load_domain(args.domain).view(design.view)
+    domain = asked(load_domain(args.domain), design.view)
     strategies = [Strategy.from_dict(s) for s in design.strategies]
     strategies = [s for s in strategies if not s.trains][: args.limit or None]
     base = dict(questions=args.questions, seed=design.seed, threads=1, **{k: v for k, v in design.runner.items() if k != "eval_every"})
@@ -69,7 +69,7 @@ if __name__ == "__main__":
         print(f"{row['strategy'][:60]:60s} old {row['old_q_per_cpu_s']:5.2f} q/CPU-s  new {row['new_q_per_cpu_s']:5.2f} q/CPU-s  "
               f"x{row['ratio']:.2f}  same outcomes: {same}", flush=True)
     questions = sum(r["questions"] for r in rows)
-    summary = {"domain": args.domain, "view": design.view, "questions_per_strategy": args.questions, "strategies": len(rows),
+    summary = {"domain": args.domain, "view": domain.view_name, "questions_per_strategy": args.questions, "strategies": len(rows),
                "pack_tokens": args.pack_tokens, "old_q_per_cpu_s": questions / totals["old"], "new_q_per_cpu_s": questions / totals["new"],
                "ratio": totals["old"] / totals["new"], "all_same_outcomes": all(r["same_outcomes"] for r in rows), "rows": rows}
     print(f"\ntotal: old {summary['old_q_per_cpu_s']:.2f} q/CPU-s, new {summary['new_q_per_cpu_s']:.2f} q/CPU-s, "

@@ -35,7 +35,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
 
     from domaintune.domains import load_domain
-    from domaintune.meta.build import load_design
+    from domaintune.meta.build import asked, load_design
     from domaintune.strategy import Strategy
 
     design = load_design(args.design)
@@ -53,7 +53,7 @@ if __name__ == "__main__":
         per_q = sum(near["eval"]) / len(near["eval"]) / speedup
         per_step = sum(near["train"]) / len(near["train"])
         model.append((per_q, per_step * steps))
-    sizes = {d: load_domain(d).view(design.view).sizes["validation"] for d in design.domains}
+    sizes = {d: asked(load_domain(d), design.view).sizes["validation"] for d in design.domains}
     total, kept = 0.0, len(design.strategies)
     lines = []
     ranked = sorted(range(len(model)), key=lambda i: model[i][0])  # survivors unknown before the build: use the mean

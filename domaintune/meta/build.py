@@ -115,6 +115,12 @@ def environment() -> dict[str, Any]:
     }
 
 
+def asked(domain: Any, view: str) -> Any:
+    """The domain as a design asks it: a design's view is the one its glossaries are asked in;
+    a domain of another task kind (multiple choice, qa) is asked in its own."""
+    return domain.view(view if view in domain.views or domain.task == "glossary" else domain.views[0])
+
+
 def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings: Any, split: str = "validation") -> dict[str, Any]:
     """Score one strategy on a built-in domain's split through the runner ``settings`` names:
     one table row, with per-question outcomes and ids, standard error, cost and wall seconds."""
@@ -122,10 +128,8 @@ def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings
     from domaintune.runners import make_runner
 
     strategy = Strategy.from_dict(values)
-    domain = load_domain(domain_name)
-    # A design's view is the one its glossaries are asked in; another task kind has its own.
-    view = view if view in domain.views or domain.task == "glossary" else domain.views[0]
-    domain = domain.view(view)
+    domain = asked(load_domain(domain_name), view)
+    view = domain.view_name
     started = time.perf_counter()
     result = make_runner(settings).run(domain, strategy, split=split)
     accuracy = result.metrics["accuracy"]
