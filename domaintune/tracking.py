@@ -52,7 +52,17 @@ def open_experiment(client: Any, uri: str, name: str) -> str:
     a store failure is a TrackingError that names the store and the experiment."""
     try:
         found = client.get_experiment_by_name(name)
-        return found.experiment_id if found else client.create_experiment(name, artifact_location=artifact_location(uri, name))
+        if found:
+            return found.experiment_id
+        try:
+            return client.create_experiment(name, artifact_location=artifact_location(uri, name))
+        except Exception as error:  # noqa: BLE001 - two sweeps starting at once: the other one created it
+            if "RESOURCE_ALREADY_EXISTS" not in str(error) and "already exists" not in str(error):
+                raise
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
     except Exception as error:  # noqa: BLE001 - any store failure reads the same to the user
         raise TrackingError(f"tracking store {uri}: cannot open experiment {name!r}: {error}") from None
 

@@ -111,3 +111,28 @@ def test_artifacts_live_beside_a_local_store_not_in_the_working_directory(tmp_pa
     location = tracker.client.get_experiment(tracker.experiment_id).artifact_location
     assert location.startswith((store / "mlartifacts").as_uri())
     assert not (work / "mlruns").exists()
+
+
+def test_two_sweeps_creating_one_experiment_at_once_both_open_it(tracking_uri):
+    """The interleaving CI met: this sweep looks (no experiment yet), the other creates it, this
+    one's create then fails on the real store; it opens the one the other made."""
+    from domaintune.tracking import open_experiment
+
+    real = MlflowClient(tracking_uri)
+
+    class LateLooker:
+        def __init__(self) -> None:
+            self.looks = 0
+
+        def get_experiment_by_name(self, name):
+            self.looks += 1
+            if self.looks == 1:
+                real.create_experiment(name)  # the other sweep wins the race right after this look
+                return None
+            return real.get_experiment_by_name(name)
+
+        def create_experiment(self, name, artifact_location=None):
+            return real.create_experiment(name, artifact_location=artifact_location)
+
+    experiment_id = open_experiment(LateLooker(), tracking_uri, "raced")
+    assert experiment_id == real.get_experiment_by_name("raced").experiment_id
