@@ -16,47 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = ROOT / "experiments" / "results" / "meta_dataset_v2.history.jsonl"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen, str]:
-    """A real tracking server with proxied artifacts; returns once it answers."""
-    from domaintune.errors import TrackingError
-    from domaintune.tracking import check_reachable
-
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--backend-store-uri", f"sqlite:///{folder / 'server.db'}", "--artifacts-destination", str(folder / "artifacts")],
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            check_reachable(uri)
-            return server, uri
-        except TrackingError:
-            time.sleep(0.5)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit(f"mlflow server on {uri} did not answer in 120 s")
 
 
 def record_cells(uri: str, runs: int) -> int:
@@ -95,26 +61,22 @@ def main() -> None:
     args = parser.parse_args()
 
     from domaintune.history import READ_THREADS, History
+    from domaintune.testing.servers import mlflow_server
 
     threads = args.threads or READ_THREADS
-    with tempfile.TemporaryDirectory() as folder:
-        server, uri = start_server(Path(folder), args.workers)
-        try:
-            started = time.perf_counter()
-            count = record_cells(uri, args.runs)
-            print(f"recorded {count} trial runs on {uri} in {time.perf_counter() - started:.1f} s", flush=True)
-            seconds: dict[int, list[float]] = {1: [], threads: []}
-            read: dict[int, list] = {}
-            for repeat in range(args.repeats):
-                for side in ((1, threads) if repeat % 2 == 0 else (threads, 1)):
-                    started = time.perf_counter()
-                    history = History.from_mlflow(uri, "domaintune", threads=side)
-                    seconds[side].append(time.perf_counter() - started)
-                    read[side] = [r.model_dump_json() for r in history]
-                    print(f"  read {len(history)} records with {side} thread(s): {seconds[side][-1]:.2f} s", flush=True)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as folder, mlflow_server(Path(folder), workers=args.workers) as uri:
+        started = time.perf_counter()
+        count = record_cells(uri, args.runs)
+        print(f"recorded {count} trial runs on {uri} in {time.perf_counter() - started:.1f} s", flush=True)
+        seconds: dict[int, list[float]] = {1: [], threads: []}
+        read: dict[int, list] = {}
+        for repeat in range(args.repeats):
+            for side in ((1, threads) if repeat % 2 == 0 else (threads, 1)):
+                started = time.perf_counter()
+                history = History.from_mlflow(uri, "domaintune", threads=side)
+                seconds[side].append(time.perf_counter() - started)
+                read[side] = [r.model_dump_json() for r in history]
+                print(f"  read {len(history)} records with {side} thread(s): {seconds[side][-1]:.2f} s", flush=True)
     same = sorted(read[1]) == sorted(read[threads]) and len(read[1]) == count
     one, many = statistics.median(seconds[1]), statistics.median(seconds[threads])
     result = {"runs": count, "threads": threads, "repeats": args.repeats, "server_workers": args.workers, "seconds": {str(k): v for k, v in seconds.items()},

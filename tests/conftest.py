@@ -85,6 +85,15 @@ def tracking_uri(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
+@pytest.fixture
+def mlflow_server(tmp_path: Path):
+    """A real `mlflow server` on 127.0.0.1 (SQLite store, served artifacts); yields its URI."""
+    from domaintune.testing.servers import mlflow_server
+
+    with mlflow_server(tmp_path / "server") as uri:
+        yield uri
+
+
 @pytest.fixture(scope="session")
 def warm_replay_sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A real replay sweep (Ray + MLflow, no model) on gcide-law, warm-started by the portfolio

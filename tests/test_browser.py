@@ -12,15 +12,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from domaintune.testing.servers import answers, free_port, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,16 +51,10 @@ def _browser():
     return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def ui(warm_replay_sweep):
     """`domaintune ui` on the sweep's store, as a user starts it; yields (base URL, printed lines)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "domaintune", "ui", "--port", str(port), "--uri", warm_replay_sweep["uri"]],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, cwd=ROOT,
@@ -69,21 +62,13 @@ def ui(warm_replay_sweep):
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 180  # the server answers after 15-40 s on a busy 2-core machine
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"domaintune ui did not come up: {process.stdout.read() if process.poll() is not None else 'timeout'}")
-                time.sleep(1)
+        while not answers(base):
+            if process.poll() is not None or time.time() > deadline:
+                pytest.fail(f"domaintune ui did not come up: {process.stdout.read() if process.poll() is not None else 'timeout'}")
+            time.sleep(1)
         yield base, process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process, grace_s=30)
 
 
 def _wait_text(driver, pattern: str, timeout: float = 60) -> str:

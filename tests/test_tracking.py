@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from domaintune.errors import TrackingError
+from domaintune.testing.servers import free_port
 from domaintune.tracking import SweepTracker, resolve_tracking_uri
 
 
@@ -52,43 +47,12 @@ def test_relative_sqlite_uri_is_made_absolute(tmp_path, monkeypatch):
         resolve_tracking_uri("./mlruns")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_unreachable_server_fails_fast_naming_the_uri():
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     started = time.perf_counter()
     with pytest.raises(TrackingError, match=f"tracking server {uri} is unreachable"):
         SweepTracker(uri, "unit")
     assert time.perf_counter() - started < 10
-
-
-@pytest.fixture
-def mlflow_server(tmp_path: Path):
-    port = _free_port()
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--default-artifact-root", str(tmp_path / "artifacts")],
-        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                SweepTracker(uri, "probe")
-                break
-            except TrackingError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("mlflow server did not come up in 60 s")
-        yield uri
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def test_real_mlflow_server_records_the_same_shape(mlflow_server, small_domain):

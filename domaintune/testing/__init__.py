@@ -1,2 +1,6 @@
-"""Shared behaviour suites (as optuna's ``testing/``): every implementation of an interface
-passes the same tests. Import from test modules only (these modules import pytest)."""
+"""Test support shared by the suites (as optuna's ``testing/``).
+
+- ``runners``: the runner contract, a behaviour suite every runner kind passes (imports pytest:
+  import it from test modules only);
+- ``servers``: a real ``mlflow server`` on 127.0.0.1 for tests and benchmarks (no pytest).
+"""
