@@ -76,7 +76,7 @@ if __name__ == "__main__":
         text += (
             "\n## Which meta-features carry signal\n\nThe learners that use meta-features, leave-one-domain-out with each "
             "group set (probe: zero-shot score and perplexity of the base model; embedding: MiniLM spread and distance "
-            "to the general-English control; data: sizes, lengths, vocabulary, tokens per word; corpus: coverage).\n\n"
+            "to the general-English control; data: sizes, lengths, vocabulary, tokens per word; corpus: size, coverage and answer recall of the top BM25 passages).\n\n"
             + ablation_table(history, everything, seeds)
         )
     out = args.out

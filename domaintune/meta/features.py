@@ -4,7 +4,11 @@ Groups (``FEATURE_GROUPS``), each feature named ``group.feature``:
 
 - ``data``: sizes, lengths, vocabulary, type/token ratio of the train split, the view, and how
   many tokens per word the base model's tokenizer needs (the tokenizer only, never the model).
-- ``corpus``: knowledge-corpus size and how many validation items it covers.
+- ``corpus``: knowledge-corpus size, how many validation items it covers (a passage titled
+  with the item, or the item named anywhere), and how much of a validation answer the top BM25
+  passages for its question hold (``answer_recall``: what retrieval can bring to the prompt,
+  whatever the corpus's titles; a fact table such as ``elements`` reads 0.85 there, 0 on
+  ``coverage``).
 - ``probe``: the base model, zero-shot with the plain template, on a fixed seeded sample of
   validation questions (accuracy; token F1 for QA), and the mean per-token negative
   log-likelihood (log perplexity) of a fixed sample of train texts.
@@ -46,6 +50,8 @@ MODEL_FREE_GROUPS = ("data", "corpus")  # no model weights loaded (data still us
 CONTROL_DOMAIN = "wordnet"  # general English: the reference for embedding.control_distance
 CONTROL_VIEW = "definition_to_term"  # the control's view for domains whose view it lacks
 EMBEDDER = "all-MiniLM-L6-v2"
+RECALL_QUESTIONS = 200  # validation questions whose answers are looked for in retrieved passages
+RECALL_TOP_K = 3  # passages retrieved per question (BM25, whole passages), as a top-3 strategy would
 PROBE_QUESTIONS = 24  # validation questions scored zero-shot
 PERPLEXITY_TEXTS = 64  # train texts whose log perplexity is measured
 EMBEDDED_QUESTIONS = 256  # train questions embedded (a seeded sample when there are more)
@@ -229,8 +235,25 @@ def _corpus(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
             "log_passages": math.log1p(len(viewed.corpus)),
             "coverage": sum(k in titles for k in keys) / n,  # validation items with a passage of their own
             "mentioned": sum(k in text for k in keys) / n,  # validation items named anywhere in the corpus
+            "answer_recall": _answer_recall(viewed),
         }
     return _MEMORY[memory_key]
+
+
+def _answer_recall(viewed: Domain) -> float:
+    """Mean share of an answer's words found in the top ``RECALL_TOP_K`` BM25 passages retrieved
+    for its question, over a seeded sample of validation questions (0 without a corpus)."""
+    if not viewed.corpus:
+        return 0.0
+    from domaintune.runners import retriever
+
+    search = retriever(viewed, "bm25", 0)
+    shares = []
+    for question, answer in _sample(_rows(viewed, "validation"), RECALL_QUESTIONS):
+        wanted = set(_words(answer))
+        found = set(_words(" ".join(search.search(question, RECALL_TOP_K))))
+        shares.append(len(wanted & found) / max(1, len(wanted)))
+    return sum(shares) / max(1, len(shares))
 
 
 # --- probe --------------------------------------------------------------------------------

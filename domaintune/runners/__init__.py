@@ -14,6 +14,7 @@ from domaintune.runners._prompting import PromptBuilder
 from domaintune.runners._scoring import outcomes, outcomes_batched
 from domaintune.runners._registry import DESCRIPTIONS, RUNNERS, make_runner, register_runner
 from domaintune.runners._replay import ReplayRunner
+from domaintune.runners._retrieval import retriever
 from domaintune.runners._prompting import choose_exemplars
 from domaintune.runners._settings import RunnerSettings
 
@@ -39,6 +40,7 @@ __all__ = [
     "make_runner",
     "question_id",
     "register_runner",
+    "retriever",
     "score_test",
     "scored_rows",
 ]

@@ -27,6 +27,7 @@ EXPECTED = {
     "corpus.log_passages",
     "corpus.coverage",
     "corpus.mentioned",
+    "corpus.answer_recall",
     "probe.zero_shot",
     "probe.log_perplexity",
     "embedding.spread",
@@ -57,7 +58,7 @@ def test_names_and_groups_are_stable_and_values_finite(domain, settings):
     assert all(isinstance(v, float) and math.isfinite(v) for v in features.values())
     assert 0 <= features["probe.zero_shot"] <= 1 and features["probe.log_perplexity"] > 0
     assert features["data.tokens_per_word"] >= 1 and features["data.term_to_definition"] == 0.0
-    assert 0 <= features["corpus.coverage"] <= features["corpus.mentioned"] <= 1
+    assert 0 <= features["corpus.coverage"] <= features["corpus.mentioned"] <= 1 and 0 <= features["corpus.answer_recall"] <= 1
     assert domain_features(domain, settings=settings) == features  # same call, same values
 
 
@@ -149,6 +150,21 @@ def test_no_feature_reads_the_test_split(domain, settings):
     moved = dataclasses.replace(domain, splits={**domain.splits, "validation": garbage}, fingerprint="")
     probe = domain_features(moved, groups=("probe", "corpus"), settings=settings)
     assert probe != select_groups(before, ("probe", "corpus"))
+
+
+def test_answer_recall_sees_a_corpus_that_holds_the_answers_whatever_its_titles():
+    """`elements`'s corpus is one passage per element, titled with the element's name, so a
+    question about a symbol or a number has no passage titled with its answer: ``coverage`` reads
+    0. Retrieval finds the answers all the same. Another domain's corpus holds few of them."""
+    from domaintune.domains import load_domain
+
+    elements = load_domain("elements")
+    corpus = F._corpus(elements, None)
+    assert corpus["answer_recall"] > 0.6 > corpus["coverage"]
+    foreign = dataclasses.replace(elements, corpus=load_domain("gcide-medicine").corpus, fingerprint="")
+    assert F._corpus(foreign, None)["answer_recall"] < corpus["answer_recall"] - 0.3
+    empty = dataclasses.replace(elements, corpus=[], fingerprint="")
+    assert F._corpus(empty, None)["answer_recall"] == 0.0
 
 
 def test_importing_features_imports_no_heavy_library():
