@@ -40,7 +40,9 @@ class SearchSettings(_Section):
     )
 
 
-DEFAULT_LEARNER = "portfolio"  # best at k = 1 leaving one domain out; at k = 3 the surrogate ties it (-0.009 [-0.057, +0.024]) (docs/meta_lodo.md)
+# The best at k = 1 leaving one domain out (docs/meta_lodo.md); at k = 3 the surrogate ties it
+# (paired difference -0.009 [-0.057, +0.024]).
+DEFAULT_LEARNER = "portfolio"
 
 
 class WarmStart(_Section):
