@@ -154,6 +154,9 @@ def propose_command(
 @meta_app.command("eval")
 def meta_eval(
     history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
+    view: Optional[str] = typer.Option(
+        None, "--view", help="Of a domain recorded in several views, use this one's records (a table holds one view per domain)."
+    ),
     seeds: int = typer.Option(5, help="Seeds for the random and TPE baselines and the surrogate."),
     features: str = typer.Option(
         "data,corpus", help="Meta-feature groups the learners see: data, corpus, probe (runs the base model once per domain), embedding."
@@ -172,6 +175,7 @@ def meta_eval(
 
         groups = tuple(g.strip() for g in features.split(",") if g.strip())
         records = load_history(list(history))
+        records = records.in_view(view) if view else records
         views = {(r.domain, r.view) for r in records}
         values = {d: domain_features(load_domain(d).view(v or None), groups) for d, v in views}
         table = leave_one_domain_out(records, values, seeds=tuple(range(seeds)), bootstrap=bootstrap)
@@ -184,6 +188,9 @@ def meta_eval(
 @meta_app.command("winners")
 def meta_winners(
     history: list[str] = typer.Option([], "--history", help="History files (default: the shipped seed history)."),
+    view: Optional[str] = typer.Option(
+        None, "--view", help="Of a domain recorded in several views, use this one's records (a table holds one view per domain)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Per domain: best strategy, gap to the single best and whether it is beyond noise; per level."),
 ) -> None:
     """Which strategy wins where: each domain's best against the single best strategy (paired test on shared
@@ -192,7 +199,8 @@ def meta_winners(
     def body() -> None:
         from domaintune.meta import load_history, winners, winners_markdown
 
-        report = winners(load_history(list(history)))
+        records = load_history(list(history))
+        report = winners(records.in_view(view) if view else records)
         if as_json:
             _print_json(report)
         else:

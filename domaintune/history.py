@@ -100,6 +100,19 @@ class History:
     def where(self, **equal: Any) -> History:
         return History([r for r in self.records if all(getattr(r, k) == v for k, v in equal.items())])
 
+    def views_by_domain(self) -> dict[str, list[str]]:
+        """Domain -> the views its records were asked in, sorted."""
+        views: dict[str, set[str]] = {}
+        for r in self.records:
+            views.setdefault(r.domain, set()).add(r.view)
+        return {d: sorted(v) for d, v in views.items()}
+
+    def in_view(self, view: str) -> History:
+        """Of a domain recorded in several views, only its records in ``view``; a domain recorded
+        in one view keeps its records (elements is asked in its own view whatever a glossary's)."""
+        several = {d for d, views in self.views_by_domain().items() if len(views) > 1}
+        return History([r for r in self.records if r.domain not in several or r.view == view])
+
     def without_domain(self, domain: str) -> History:
         return History([r for r in self.records if r.domain != domain])
 

@@ -107,6 +107,20 @@ def test_meta_winners_reports_each_domains_best_against_the_single_best():
     assert missing.returncode == 2 and "no/such/history.jsonl" in missing.stderr
 
 
+def test_meta_commands_refuse_a_domain_in_two_views_until_one_is_chosen(tmp_path):
+    from domaintune.history import SEED_HISTORY, History
+
+    seed = History.load(SEED_HISTORY)
+    (domain, view), = {r.task for r in seed if r.domain == "gcide-law"}
+    other = [r.model_copy(update={"view": "term_to_definition"}) for r in seed if r.domain == "gcide-law"]
+    mixed = History(list(seed) + other).to_jsonl(tmp_path / "mixed.jsonl")
+    refused = domaintune("meta", "winners", "--history", str(mixed))
+    assert refused.returncode == 2 and "gcide-law" in refused.stderr and "--view" in refused.stderr
+    chosen = domaintune("meta", "winners", "--json", "--history", str(mixed), "--view", view)
+    assert chosen.returncode == 0, chosen.stderr
+    assert json.loads(chosen.stdout) == json.loads(domaintune("meta", "winners", "--json").stdout)
+
+
 def test_propose_prints_reasons_and_costs():
     done = domaintune("propose", "--domain", "gcide-astronomy", "--view", "definition_to_term", "-n", "3", "--learner", "nearest", "--json")
     assert done.returncode == 0, done.stderr

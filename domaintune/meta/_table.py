@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from domaintune.errors import ConfigError
 from domaintune.history import History
 
 
@@ -72,6 +73,15 @@ class DomainTable:
 
 
 def domain_tables(history: History) -> dict[str, DomainTable]:
+    """Every domain's table. A domain recorded in several views (a glossary asked term ->
+    definition and definition -> term) is an error here: its cells are different tasks, and
+    merging them by strategy would compare scores of one view with the other's. Pick one
+    (``History.in_view``, ``--view``)."""
+    mixed = {d: views for d, views in history.views_by_domain().items() if len(views) > 1}
+    if mixed:
+        listed = "; ".join(f"{d}: {', '.join(v or '(none)' for v in views)}" for d, views in sorted(mixed.items()))
+        raise ConfigError(f"history: {len(mixed)} domain(s) recorded in more than one view ({listed}); "
+                          "a table holds one view per domain: choose one with --view")
     return {domain: DomainTable.from_records([r for r in history if r.domain == domain]) for domain in history.domains()}
 
 

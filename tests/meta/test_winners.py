@@ -47,3 +47,20 @@ def test_winners_needs_a_strategy_on_every_domain():
     history = History([_record("a", "shots", [1, 0]), _record("b", "bm25", [1, 1])])
     with pytest.raises(ConfigError, match="no strategy is recorded on every domain"):
         winners(history)
+
+
+def test_a_domain_recorded_in_two_views_is_an_error_until_one_is_chosen():
+    """Term -> definition and definition -> term are different tasks: merging their cells by
+    strategy would compare one view's score with the other's, so the table refuses, naming them."""
+    from domaintune.meta import leave_one_domain_out
+
+    history = _history()
+    other_view = [r.model_copy(update={"view": "term_to_definition", "value": 1 - r.value}) for r in history if r.domain == "d"]
+    mixed = History(list(history) + other_view)
+    assert mixed.views_by_domain()["d"] == ["", "term_to_definition"]
+    for door in (winners, lambda h: leave_one_domain_out(h, {}, methods=["single-best"], bootstrap=0)):
+        with pytest.raises(ConfigError, match=r"d: \(none\), term_to_definition.*--view"):
+            door(mixed)
+    assert winners(mixed.in_view(""))["per_domain"] == winners(history)["per_domain"]
+    chosen = mixed.in_view("term_to_definition")
+    assert {r.view for r in chosen if r.domain == "d"} == {"term_to_definition"} and len(chosen.where(domain="a")) == 3
