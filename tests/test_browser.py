@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from domaintune.testing.servers import answers, free_port, stop_group
+from domaintune.testing.servers import free_port, stop_group, wait_answering
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,11 +61,9 @@ def ui(warm_replay_sweep):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 180  # the server answers after 15-40 s on a busy 2-core machine
-        while not answers(base):
-            if process.poll() is not None or time.time() > deadline:
-                pytest.fail(f"domaintune ui did not come up: {process.stdout.read() if process.poll() is not None else 'timeout'}")
-            time.sleep(1)
+        why = wait_answering(base, process, 180, poll_s=1)  # the server answers after 15-40 s on a busy 2-core machine
+        if why:
+            pytest.fail(f"domaintune ui did not come up ({why}): {process.stdout.read() if process.poll() is not None else 'timeout'}")
         yield base, process
     finally:
         stop_group(process, grace_s=30)

@@ -42,6 +42,19 @@ def answers(url: str) -> bool:
         return False
 
 
+def wait_answering(url: str, process: subprocess.Popen, timeout_s: float, poll_s: float = 0.5) -> str:
+    """Wait until ``url`` answers (``answers``); "" once it does, else why not: the process
+    exited, or ``timeout_s`` passed."""
+    deadline = time.monotonic() + timeout_s
+    while not answers(url):
+        if process.poll() is not None:
+            return f"exited with {process.returncode}"
+        if time.monotonic() > deadline:
+            return f"did not answer in {timeout_s:.0f} s"
+        time.sleep(poll_s)
+    return ""
+
+
 def stop_group(process: subprocess.Popen, grace_s: float = 20) -> None:
     """End a process started with ``start_new_session=True`` and every helper it spawned."""
     if process.poll() is not None:
@@ -69,13 +82,10 @@ def mlflow_server(folder: Path, workers: int = 1, timeout_s: float = START_TIMEO
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + timeout_s
-        while not answers(uri):
-            if process.poll() is not None or time.monotonic() > deadline:
-                why = f"exited with {process.returncode}" if process.poll() is not None else f"did not answer in {timeout_s:.0f} s"
-                tail = (folder / "server.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"mlflow server on {uri} {why}; its log ({folder / 'server.log'}) ends:\n{tail}")
-            time.sleep(0.5)
+        why = wait_answering(uri, process, timeout_s)
+        if why:
+            tail = (folder / "server.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"mlflow server on {uri} {why}; its log ({folder / 'server.log'}) ends:\n{tail}")
         yield uri
     finally:
         stop_group(process)
