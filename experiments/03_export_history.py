@@ -5,7 +5,9 @@ so regret is exact). For experiments/meta_design.yaml this writes the shipped se
 domaintune/data/history/seed.jsonl (what `domaintune propose`, `warm_start:` and `domaintune
 meta eval` read), and prints, per domain, the best strategy and how many others are within
 noise of it (also written to docs/meta_dataset.md): a paired test on the same questions
-(difference of per-question outcomes, 1.96 standard errors).
+(difference of per-question outcomes, 1.96 standard errors). Another full design (such as
+experiments/meta_design_v2_finetune.yaml) writes experiments/results/<dataset>.history.jsonl
+and docs/<dataset>.md: only the shipped design writes the seed history.
 
 A successive-halving design (experiments/meta_design_v2.yaml) keeps each strategy's highest
 rung; its history goes to experiments/results/<dataset>.history.jsonl and its report (cells
@@ -59,8 +61,9 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
     print(f"{len(history)} records, {len(domains)} complete domains -> {out}\n\n{text}")
 
 
-def export_full(design, rows: list[dict], cells_path: Path, out: Path, markdown: Path) -> None:
-    """A full table (every strategy on every domain): the shipped seed history and its report."""
+def export_full(design, rows: list[dict], cells_path: Path, design_path: Path, out: Path, markdown: Path, title: str) -> None:
+    """A full table (every strategy on every domain): its history (for meta_design.yaml, the
+    shipped seed history) and its report."""
     from domaintune.meta import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
     from domaintune.meta.build import complete_domains, to_history
     from domaintune.strategy import Strategy
@@ -74,12 +77,12 @@ def export_full(design, rows: list[dict], cells_path: Path, out: Path, markdown:
     labels = [Strategy.from_dict(s).describe() for s in design.strategies]
     winners: Counter[int] = Counter()
     lines = [
-        "# The shipped meta-dataset",
+        f"# {title}",
         "",
-        f"Built by `experiments/02_build_meta_dataset.py` from `experiments/meta_design.yaml`: {len(design.strategies)} strategies "
+        f"Built by `experiments/02_build_meta_dataset.py` from `experiments/{design_path.name}`: {len(design.strategies)} strategies "
         f"x {len(domains)} domains, view {design.view}, the same {design.questions} seeded validation questions per cell "
         f"(one standard error is about ±{100 * math.sqrt(0.25 / design.questions):.0f} points near 50%). Exported as "
-        "`domaintune/data/history/seed.jsonl` by `experiments/03_export_history.py`. **tied** counts the other strategies "
+        f"`{out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out}` by `experiments/03_export_history.py`. **tied** counts the other strategies "
         "within noise of the domain's best: a paired test on the same questions, gap <= 1.96 standard errors of the "
         "per-question difference.",
         "",
@@ -133,4 +136,6 @@ if __name__ == "__main__":
     if design.halving:
         export_halving(design, rows, args.cells, args.design, args.out, args.markdown, dataset)
     else:
-        export_full(design, rows, args.cells, args.out or HERE.parent / "domaintune" / "data" / "history" / "seed.jsonl", args.markdown)
+        shipped = args.design.resolve() == (HERE / "meta_design.yaml").resolve()  # only the shipped design writes the seed history
+        out = args.out or (HERE.parent / "domaintune" / "data" / "history" / "seed.jsonl" if shipped else HERE / "results" / f"{dataset}.history.jsonl")
+        export_full(design, rows, args.cells, args.design, out, args.markdown, "The shipped meta-dataset" if shipped else f"Meta-dataset {dataset}")

@@ -48,7 +48,9 @@ def test_meta_dataset_scripts_measure_build_and_export(tmp_path, tiny_design):
     run("experiments/03_export_history.py", "--design", str(tiny_design), "--cells", str(cells), "--out", str(history), "--markdown", str(markdown), cwd=tmp_path)
     records = [json.loads(line) for line in history.read_text().splitlines()]
     assert len(records) == 2 and all(len(r["outcomes"]) == len(r["question_ids"]) == 3 for r in records)
-    assert "jargon" in markdown.read_text()
+    text = markdown.read_text()
+    assert "jargon" in text and text.startswith("# Meta-dataset dataset")  # not titled (or written) as the shipped one
+    assert "from `experiments/design.yaml`" in text and f"Exported as `{history}`" in text
 
 
 def test_a_halving_design_builds_domain_by_domain_and_exports_its_winners(tmp_path, tiny_model_dir):
