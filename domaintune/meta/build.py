@@ -275,15 +275,20 @@ def read_cells(path: Path) -> list[dict[str, Any]]:
 
 
 def _commit(path: Path, message: str) -> None:
-    """Commit the results file alone (retrying while another git command holds the index)."""
+    """Commit the results file alone (retrying while another git command holds the index); a file
+    that is tracked and unchanged has nothing to commit."""
+    folder, name = path.resolve().parent, str(path.resolve())
     for _ in range(10):
-        done = subprocess.run(["git", "add", str(path.resolve())], cwd=path.resolve().parent, capture_output=True)
+        tracked = subprocess.run(["git", "ls-files", "--error-unmatch", name], cwd=folder, capture_output=True).returncode == 0
+        if tracked and subprocess.run(["git", "diff", "--quiet", "HEAD", "--", name], cwd=folder).returncode == 0:
+            return
+        done = subprocess.run(["git", "add", name], cwd=folder, capture_output=True)
         if done.returncode == 0:
-            done = subprocess.run(["git", "commit", "-q", "-m", message, "--", str(path.resolve())], cwd=path.resolve().parent, capture_output=True)
+            done = subprocess.run(["git", "commit", "-q", "-m", message, "--", name], cwd=folder, capture_output=True)
         if done.returncode == 0 or b"nothing to commit" in done.stdout + done.stderr:
             return
         time.sleep(3)
-    print(f"warning: could not commit {path}: {done.stderr.decode().strip()}", flush=True)
+    print(f"warning: could not commit {path}: {(done.stderr or done.stdout).decode().strip()}", flush=True)
 
 
 def build(

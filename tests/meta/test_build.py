@@ -136,3 +136,25 @@ def test_successive_halving_screens_all_and_refines_the_best_with_fidelity(tmp_p
     assert {i: c["rung"] for (_, i), c in final_cells(design, rows).items()} == {i: int(i == best) for i in range(3)}
     history = to_history(design, rows, source="test")
     assert sorted(r.questions for r in history) == [4, 4, 8] and all(len(r.outcomes) == r.questions for r in history)
+
+
+def test_a_finished_domain_commits_its_cells_alone_and_an_unchanged_file_quietly(tmp_path, capsys):
+    import subprocess
+
+    from domaintune.meta.build import _commit
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    cells, other = tmp_path / "cells.jsonl", tmp_path / "other.txt"
+    cells.write_text('{"a": 1}\n')
+    other.write_text("not the build's\n")
+    git("add", "other.txt")
+    _commit(cells, "cells: a")
+    assert git("log", "--format=%s") == "cells: a\n" and git("show", "--name-only", "--format=") == "cells.jsonl\n"
+    assert "A  other.txt" in git("status", "--short")  # what else was staged stays staged, not committed
+    _commit(cells, "cells: unchanged")  # nothing to commit: no new commit, no warning
+    assert git("log", "--format=%s") == "cells: a\n" and "warning" not in capsys.readouterr().out
