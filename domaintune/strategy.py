@@ -71,6 +71,9 @@ class Strategy(BaseModel):
     steps: int = _lever(20, "white", "optimizer steps", ge=1, le=100_000)
     batch_size: int = _lever(8, "white", "training batch size", ge=1, le=256)
     warmup_steps: int = _lever(0, "white", "linear learning-rate warmup steps", ge=0, le=10_000)
+    lr_schedule: Literal["constant", "linear", "cosine"] = _lever(
+        "constant", "white", "learning rate after warmup: constant, or decaying linearly or along a cosine toward 0 at the last step"
+    )
     train_fraction: float = _lever(1.0, "white", "fraction of the train split used", gt=0, le=1)
     data_selection: Literal["random", "clusters", "difficulty", "dedup", "dsir"] = _lever(
         "random",
@@ -225,6 +228,9 @@ CONDITIONS: dict[str, Callable[[Strategy], bool]] = {
         for name in ("learning_rate", "steps", "batch_size", "warmup_steps", "train_fraction", "data_selection")
     },
     "difficulty_band": lambda s: s.adapter != "none" and s.data_selection == "difficulty",
+    # the default (constant) stays out of a strategy's key, so records made before the lever
+    # existed keep theirs; a decaying schedule is part of it
+    "lr_schedule": lambda s: s.adapter != "none" and s.lr_schedule != "constant",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -130,6 +131,21 @@ def pad_batch(examples: list[tuple[list[int], list[int]]], max_length: int, pad_
     return input_ids, mask, labels, int(mask.sum())
 
 
+def lr_factor(step: int, strategy: Strategy) -> float:
+    """The share of ``learning_rate`` that optimizer step ``step`` (0-based) uses: a linear ramp
+    reaching 1 at step ``warmup_steps``, then constant, or decaying linearly or along a half
+    cosine toward 0 after the last step (as transformers' linear and cosine schedules do)."""
+    warmup = strategy.warmup_steps
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, strategy.steps - warmup)
+    if strategy.lr_schedule == "linear":
+        return 1.0 - progress
+    if strategy.lr_schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
+
+
 def train(
     model: Any,
     examples: list[tuple[list[int], list[int]]],
@@ -139,16 +155,16 @@ def train(
     seed: int,
     on_step: Callable[[int, float, int], None],
 ) -> int:
-    """Run ``strategy.steps`` AdamW steps with linear warmup; ``on_step(step, loss, tokens)`` after each."""
+    """Run ``strategy.steps`` AdamW steps with linear warmup, then the strategy's ``lr_schedule``;
+    ``on_step(step, loss, tokens)`` after each."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=strategy.learning_rate, weight_decay=0.0)
-    warmup = strategy.warmup_steps
-    # Not transformers.get_constant_schedule_with_warmup: its first step has learning rate 0,
-    # a wasted step in budgets of 8-16 steps; this ramp reaches the full rate at step warmup + 1
-    # and keeps the recorded history's training reproducible.
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / (warmup + 1)))
+    # Not transformers' schedules with warmup: their first step has learning rate 0, a wasted
+    # step in budgets of 8-16 steps; this ramp reaches the full rate at step warmup + 1 and keeps
+    # the recorded history's training reproducible (``lr_factor``).
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, strategy))
     tokens = 0
     stream = batches(examples, strategy.batch_size, max_length, pad_id, seed)
     for step in range(1, strategy.steps + 1):

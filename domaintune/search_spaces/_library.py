@@ -54,6 +54,7 @@ TRAINING = {
     "steps": [12, 24],
     "batch_size": [4, 8],
     "warmup_steps": [0, 4],
+    "lr_schedule": ["constant", "linear", "cosine"],
     "train_fraction": [0.25, 0.5, 1.0],
     "data_selection": ["random", "clusters", "difficulty", "dedup", "dsir"],
     "difficulty_band": ["easy", "medium", "hard"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -144,6 +145,41 @@ def test_rslora_and_dora_switches_reach_peft(tiny_model_dir, tokenizer, flag):
     config = model.peft_config["default"]
     assert (config.use_rslora, config.use_dora) == (flag == "lora_rslora", flag == "lora_dora")
     assert any("lora_magnitude_vector" in n for n, _ in model.named_parameters()) == (flag == "lora_dora")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_lr_schedule_sets_every_training_steps_learning_rate(tiny_model_dir, tokenizer, monkeypatch, schedule):
+    from transformers import AutoModelForCausalLM
+
+    from domaintune.runners._adapters import lr_factor, train
+
+    seen: list[float] = []
+    real_step = torch.optim.AdamW.step
+
+    def spy(optimizer, *args, **kwargs):  # the real AdamW step, with the rate it is about to use noted
+        seen.append(optimizer.param_groups[0]["lr"])
+        return real_step(optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    strategy = Strategy(adapter="lora", steps=8, warmup_steps=2, learning_rate=0.01, batch_size=2, lr_schedule=schedule)
+    model = apply_adapter(AutoModelForCausalLM.from_pretrained(tiny_model_dir), tokenizer, strategy, "", 0)
+    examples = [(tokenizer.encode(f"Term {i}:"), tokenizer.encode(f" meaning {i}")) for i in range(4)]
+    train(model, examples, strategy, max_length=32, pad_id=0, seed=0, on_step=lambda *_: None)
+    assert seen == pytest.approx([0.01 * lr_factor(step, strategy) for step in range(8)])
+    assert seen[:3] == pytest.approx([0.01 / 3, 0.02 / 3, 0.01])  # warmup reaches the full rate at step 3
+    if schedule == "constant":
+        assert seen[2:] == pytest.approx([0.01] * 6)
+    else:  # decays after warmup, never to 0 within the run
+        assert all(a > b for a, b in zip(seen[2:], seen[3:])) and seen[-1] > 0
+        assert seen[-1] == pytest.approx(0.01 * (1 / 6 if schedule == "linear" else 0.5 * (1 + math.cos(math.pi * 5 / 6))))
+
+
+def test_a_constant_lr_schedule_keeps_older_records_keys():
+    old = Strategy(adapter="lora", steps=16, warmup_steps=2)
+    assert "lr_schedule" not in old.active() and old.active() == Strategy.from_dict(old.active()).active()
+    cosine = old.model_copy(update={"lr_schedule": "cosine"})
+    assert cosine.active()["lr_schedule"] == "cosine" and cosine.describe().endswith("lr_schedule=cosine")
+    assert "lr_schedule" not in Strategy(lr_schedule="cosine").active()  # nothing trains: no schedule
 
 
 def test_data_subsets_have_the_requested_size_and_property(law):
