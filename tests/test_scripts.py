@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from domaintune.strategy import Strategy
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted(p.relative_to(ROOT).as_posix() for folder in ("benchmarks", "experiments") for p in (ROOT / folder).glob("*.py"))
 
@@ -75,6 +77,31 @@ def test_a_halving_design_builds_domain_by_domain_and_exports_its_winners(tmp_pa
     assert len(records) == 2 * 3 and sorted(r["questions"] for r in records) == [3, 3, 3, 3, 6, 6]
     text = markdown.read_text()
     assert "2 of 2 domains complete" in text and "beyond noise" in text and "| all | | 8 |" in text and text in printed
+
+
+def test_confirm_on_test_chooses_on_validation_and_scores_only_the_two_chosen_on_test(tmp_path, tiny_model_dir):
+    from domaintune.domains import load_domain
+    from domaintune.history import History, Record
+
+    lora = {"adapter": "lora", "steps": 2, "batch_size": 2, "lora_layers": "top:1"}
+    values = [({"template": "plain"}, 0.5), ({"template": "instruction"}, 0.7), (lora, 0.6), ({**lora, "steps": 3}, 0.4)]
+    fingerprint = load_domain("jargon").fingerprint
+    history = tmp_path / "history.jsonl"
+    History([Record(domain="jargon", fingerprint=fingerprint, view="definition_to_term", metric="accuracy", value=v,
+                    strategy=Strategy.from_dict(s).active()) for s, v in values]).to_jsonl(history)
+    cells = tmp_path / "cells.jsonl"
+    args = ("--history", str(history), "--domains", "jargon", "--level", "white", "--questions", "3", "--model", tiny_model_dir, "--out", str(cells))
+    out = run("experiments/06_confirm_on_test.py", *args, cwd=tmp_path)
+    scored = [json.loads(line) for line in cells.read_text().splitlines()]
+    # the validation bests of each side (instruction; the 2-step LoRA), nothing else, on the same test questions
+    assert [Strategy.from_dict(c["strategy"]).trains for c in scored] == [True, False] and {c["split"] for c in scored} == {"test"}
+    assert scored[0]["strategy"]["steps"] == 2 and scored[1]["strategy"]["template"] == "instruction"
+    assert scored[0]["question_ids"] == scored[1]["question_ids"] and len(scored[0]["question_ids"]) == 3
+    summary = json.loads(cells.with_suffix(".summary.json").read_text())[0]
+    assert summary["with_validation"] == 0.6 and summary["without_validation"] == 0.7 and summary["test_questions"] == 3
+    assert "| jargon |" in out and summary["verdict"] in ("tie", "white better", "white worse")
+    run("experiments/06_confirm_on_test.py", *args, cwd=tmp_path)
+    assert len(cells.read_text().splitlines()) == 2  # resumed: nothing scored again
 
 
 @pytest.mark.heavy

@@ -10,7 +10,8 @@ from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
 from domaintune.meta._lodo import leave_one_domain_out, markdown
 from domaintune.meta._propose import propose
-from domaintune.meta._stats import paired_gap, within_noise_paired
+from domaintune.meta._stats import Z95, paired_gap, within_noise_paired
+from domaintune.meta._table import DomainTable, domain_tables
 from domaintune.meta._winners import winners, winners_markdown
 from domaintune.meta._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
@@ -19,6 +20,7 @@ __all__ = [
     "FEATURE_GROUPS",
     "MODEL_FREE_GROUPS",
     "REGISTRY",
+    "Z95",
     "SEED_HISTORY",
     "EarlierResult",
     "GreedyPortfolio",
@@ -30,7 +32,9 @@ __all__ = [
     "Record",
     "Surrogate",
     "WarmStartPlan",
+    "DomainTable",
     "domain_features",
+    "domain_tables",
     "leave_one_domain_out",
     "load_history",
     "markdown",
