@@ -72,7 +72,7 @@ class Strategy(BaseModel):
     batch_size: int = _lever(8, "white", "training batch size", ge=1, le=256)
     warmup_steps: int = _lever(0, "white", "linear learning-rate warmup steps", ge=0, le=10_000)
     lr_schedule: Literal["constant", "linear", "cosine"] = _lever(
-        "constant", "white", "learning rate after warmup: constant, or decaying linearly or along a cosine toward 0 at the last step"
+        "constant", "white", "learning rate after warmup: constant, or decaying linearly or along a half cosine toward 0 at the end"
     )
     train_fraction: float = _lever(1.0, "white", "fraction of the train split used", gt=0, le=1)
     data_selection: Literal["random", "clusters", "difficulty", "dedup", "dsir"] = _lever(
