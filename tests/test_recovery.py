@@ -47,6 +47,10 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
         finished_before = {c.data.tags["domaintune.trial_id"] for c in at_crash if c.info.status == "FINISHED"}
         running_at_crash = {c.data.tags["domaintune.trial_id"] for c in at_crash if c.info.status == "RUNNING"}
         assert finished_before and running_at_crash
+        # What Ray's last saved experiment state held at the crash: a trial started after it is
+        # unknown to the restore (it stays KILLED and a new sample takes its place).
+        saved_state = "".join(path.read_text(errors="replace") for path in (tmp_path / "ray").rglob("experiment_state-*.json"))
+        saved_running = {trial_id for trial_id in running_at_crash if trial_id in saved_state}
         session = parent.data.tags[TAG_SESSION]
         command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
         resumed = run_cli(uri, *command)
@@ -73,7 +77,8 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
     killed = [c for c in children if c.info.status == "KILLED"]
     assert {c.data.tags["domaintune.trial_id"] for c in killed} == running_at_crash, why  # what the crash left RUNNING
     assert all(c.data.tags["domaintune.closed_by"] == "domaintune sweep --resume" for c in killed)
-    assert running_at_crash <= set(finished), why  # what ran at the crash ran again, to the end
+    assert saved_running <= set(finished), (saved_running, why)  # what ran at the crash, known to Ray, ran again to the end
+    assert not (running_at_crash - saved_running) & set(finished), why  # one Ray never saved is replaced, not run again
     assert ray_session_processes(session) == []  # the dead driver's Ray helpers were reaped
     assert {t["status"] for t in result["trials"]} == {"FINISHED"} and len(result["trials"]) == 6
 
