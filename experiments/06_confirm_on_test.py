@@ -28,7 +28,10 @@ def chosen(history, domain: str, level: str) -> dict[str, tuple[dict, float, int
     from domaintune.meta import domain_tables
     from domaintune.strategy import Strategy
 
-    table = domain_tables(history.where(domain=domain))[domain]
+    mine = type(history)([r for r in history if r.domain == domain and r.split == "validation" and r.value is not None])
+    if not len(mine):
+        raise SystemExit(f"{domain}: no validation records in the given histories (domains there: {', '.join(history.domains())})")
+    table = domain_tables(mine)[domain]
     out = {}
     for side, wanted in (("with", True), ("without", False)):
         rows = [i for i, key in enumerate(table.keys) if (level in Strategy.from_json(key).levels()) == wanted]
