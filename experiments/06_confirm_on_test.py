@@ -69,19 +69,20 @@ def main() -> None:
              "(same seeded test questions; gap = with - without, paired, 95% interval).", "",
              "| domain | with (validation -> test) | without (validation -> test) | test questions | test gap | verdict |",
              "|---|---|---|---|---|---|"]
-    summary = []
+    summary, scored = [], read_cells(args.out)
     for domain in [d.strip() for d in args.domains.split(",") if d.strip()]:
         pair = chosen(history, domain, args.level)
         view = next(r.view for r in history if r.domain == domain)
         cells = {}
         for side, (strategy, _, _) in pair.items():
             cell = {"domain": domain, "view": view, "split": "test", "strategy": strategy, "asked": args.questions}
-            done = [c for c in read_cells(args.out) if all(c.get(k) == v for k, v in cell.items())]
+            done = [c for c in scored if all(c.get(k) == v for k, v in cell.items())]
             if not done:
                 print(f"{domain}: scoring the best {side} {args.level} on test: {Strategy.from_dict(strategy).describe()}", flush=True)
                 done = [{**score_strategy(domain, view, strategy, settings, split="test"), "asked": args.questions}]
                 with args.out.open("a") as file:
                     file.write(json.dumps(done[0]) + "\n")
+                scored += done
             cells[side] = done[-1]
         gap, se = paired_gap(cells["with"]["outcomes"], cells["without"]["outcomes"])
         half = Z95 * se
