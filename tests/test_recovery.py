@@ -32,6 +32,19 @@ def _in_flight(client: MlflowClient, finished: int = 1, fresh: float | None = No
     return None
 
 
+def _last_whole_state(storage) -> str:
+    """The newest of Ray's experiment states that reads as JSON: the one a resume restores (a
+    file the kill cut short is set aside by the resume)."""
+    for path in sorted(storage.rglob("experiment_state-*.json"), key=lambda p: p.name, reverse=True):
+        text = path.read_text(errors="replace")
+        try:
+            json.loads(text)
+        except ValueError:
+            continue
+        return text
+    return ""
+
+
 @pytest.mark.heavy
 def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_trial(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -49,8 +62,7 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
         assert finished_before and running_at_crash
         # What Ray's last saved experiment state held at the crash: a trial started after it is
         # unknown to the restore (it stays KILLED and a new sample takes its place).
-        saved_state = "".join(path.read_text(errors="replace") for path in (tmp_path / "ray").rglob("experiment_state-*.json"))
-        saved_running = {trial_id for trial_id in running_at_crash if trial_id in saved_state}
+        saved_running = {trial_id for trial_id in running_at_crash if trial_id in _last_whole_state(tmp_path / "ray")}
         session = parent.data.tags[TAG_SESSION]
         command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
         resumed = run_cli(uri, *command)
