@@ -5,7 +5,8 @@ LoRA or full fine-tuning, alone or in a hybrid) and the best that does not, both
 validation only (``domaintune.meta`` tables: cells of successive halving compared on the
 questions they share). Only those two are then scored on the test split, on the same seeded
 test questions (all of them by default), with the paired gap and its 95% interval; the test
-split chooses nothing. Each scored cell is appended to ``--out`` and skipped on a rerun.
+split chooses nothing. Each scored cell is appended to ``--out`` and skipped on a rerun; the
+summary beside it keeps the domains of earlier runs and replaces those run again.
 
     .venv/bin/python experiments/06_confirm_on_test.py --domains vera --level white \\
         --history experiments/results/meta_dataset_v2.history.jsonl experiments/results/meta_dataset_v2_finetune.history.jsonl
@@ -96,7 +97,10 @@ def main() -> None:
                         **{f"{side}_test": cells[side]["accuracy"] for side in pair},
                         "test_questions": cells["with"]["questions"]})
     print("\n".join(lines))
-    args.out.with_suffix(".summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    path = args.out.with_suffix(".summary.json")
+    rerun = {(s["domain"], s["level"]) for s in summary}
+    kept = [s for s in (json.loads(path.read_text()) if path.exists() else []) if (s["domain"], s["level"]) not in rerun]
+    path.write_text(json.dumps(sorted(kept + summary, key=lambda s: (s["level"], s["domain"])), indent=1) + "\n")
 
 
 if __name__ == "__main__":

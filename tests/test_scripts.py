@@ -91,17 +91,21 @@ def test_confirm_on_test_chooses_on_validation_and_scores_only_the_two_chosen_on
                     strategy=Strategy.from_dict(s).active()) for s, v in values]).to_jsonl(history)
     cells = tmp_path / "cells.jsonl"
     args = ("--history", str(history), "--domains", "jargon", "--level", "white", "--questions", "3", "--model", tiny_model_dir, "--out", str(cells))
+    earlier = {"domain": "vera", "level": "white", "verdict": "tie"}  # an earlier run's domain stays in the summary
+    cells.with_suffix(".summary.json").write_text(json.dumps([earlier]))
     out = run("experiments/06_confirm_on_test.py", *args, cwd=tmp_path)
     scored = [json.loads(line) for line in cells.read_text().splitlines()]
     # the validation bests of each side (instruction; the 2-step LoRA), nothing else, on the same test questions
     assert [Strategy.from_dict(c["strategy"]).trains for c in scored] == [True, False] and {c["split"] for c in scored} == {"test"}
     assert scored[0]["strategy"]["steps"] == 2 and scored[1]["strategy"]["template"] == "instruction"
     assert scored[0]["question_ids"] == scored[1]["question_ids"] and len(scored[0]["question_ids"]) == 3
-    summary = json.loads(cells.with_suffix(".summary.json").read_text())[0]
+    summary, kept = json.loads(cells.with_suffix(".summary.json").read_text())  # sorted by domain
+    assert kept == earlier and summary["domain"] == "jargon"
     assert summary["with_validation"] == 0.6 and summary["without_validation"] == 0.7 and summary["test_questions"] == 3
     assert "| jargon |" in out and summary["verdict"] in ("tie", "white better", "white worse")
     run("experiments/06_confirm_on_test.py", *args, cwd=tmp_path)
     assert len(cells.read_text().splitlines()) == 2  # resumed: nothing scored again
+    assert [s["domain"] for s in json.loads(cells.with_suffix(".summary.json").read_text())] == ["jargon", "vera"]
 
 
 @pytest.mark.heavy
