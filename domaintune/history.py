@@ -100,6 +100,11 @@ class History:
     def where(self, **equal: Any) -> History:
         return History([r for r in self.records if all(getattr(r, k) == v for k, v in equal.items())])
 
+    def validated(self) -> History:
+        """The validation records that have a value: what a strategy may be chosen from (the test
+        split only reports a choice)."""
+        return History([r for r in self.records if r.split == "validation" and r.value is not None])
+
     def views_by_domain(self) -> dict[str, list[str]]:
         """Domain -> the views its records were asked in, sorted."""
         views: dict[str, set[str]] = {}

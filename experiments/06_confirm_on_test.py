@@ -29,7 +29,7 @@ def chosen(history, domain: str, level: str) -> dict[str, tuple[dict, float, int
     from domaintune.meta import domain_tables
     from domaintune.strategy import Strategy
 
-    mine = type(history)([r for r in history if r.domain == domain and r.split == "validation" and r.value is not None])
+    mine = history.validated().where(domain=domain)
     if not len(mine):
         raise SystemExit(f"{domain}: no validation records in the given histories (domains there: {', '.join(history.domains())})")
     table = domain_tables(mine)[domain]

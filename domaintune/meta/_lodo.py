@@ -15,7 +15,6 @@ as they were decided: the interval is the noise of measuring them, not of refitt
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -174,7 +173,7 @@ def leave_one_domain_out(
     and ``within_noise``; ``samples`` (per method: domains, cases, whether the method is
     deterministic, the effective sample); ``paired`` (the best learner against single-best at
     k = 1 and 3, and against cold TPE at the largest k); ``bootstrap`` (replicates and what was resampled)."""
-    history = History([r for r in history if r.split == "validation" and r.value is not None])
+    history = history.validated()
     if not history.domains():
         raise ConfigError("leave-one-domain-out needs validation records with values; the history has none")
     methods = list(dict.fromkeys(methods or default_methods()))

@@ -23,7 +23,7 @@ from domaintune.strategy import LEVELS, Strategy
 
 def winners(history: History) -> dict[str, Any]:
     """The winners report of a history's validation records (see the module docstring)."""
-    history = History([r for r in history if r.split == "validation" and r.value is not None])
+    history = history.validated()
     tables = domain_tables(history)
     if not tables:
         raise ConfigError("winners: the history has no validation records with values")
