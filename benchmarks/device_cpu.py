@@ -49,7 +49,7 @@ def main() -> None:
     import torch
 
     from domaintune.domains import load_domain
-    from domaintune.models import DEFAULT_MODEL, load_model, prepare_model
+    from domaintune.lm import DEFAULT_MODEL, load_model, prepare_model
     from domaintune.runners import PromptBuilder, outcomes, outcomes_batched, resolve_device, resolve_dtype
 
     torch.set_num_threads(1)

@@ -50,7 +50,7 @@ def _end_group(process: subprocess.Popen) -> None:
 def _sessions(uri: str) -> set[str]:
     from mlflow.tracking import MlflowClient
 
-    from domaintune.liveness import TAG_SESSION
+    from domaintune.sweep import TAG_SESSION
 
     client = MlflowClient(uri)
     found = client.get_experiment_by_name(EXPERIMENT)
@@ -81,7 +81,7 @@ def uninterrupted(work: Path, overrides: list[str]) -> float:
 
 
 def faulted(work: Path, overrides: list[str], kills: int, window: float, rng: random.Random) -> dict:
-    from domaintune.liveness import ray_session_processes
+    from domaintune.sweep import ray_session_processes
 
     uri = f"sqlite:///{work / 'faults.db'}"
     storage = work / "faults-ray"

@@ -50,7 +50,7 @@ def pack(out: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from domaintune.models import DEFAULT_MODEL, prepare_model
+    from domaintune.lm import DEFAULT_MODEL, prepare_model
 
     source = prepare_model(DEFAULT_MODEL)
     model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.bfloat16)

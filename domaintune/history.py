@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from domaintune.jsonl import json_objects
+from domaintune.errors import json_objects
 from domaintune.errors import ConfigError
 from domaintune.strategy import Strategy, format_validation_error
 

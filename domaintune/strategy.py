@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
-from domaintune.prompts import TEMPLATES
+from domaintune.lm import TEMPLATES
 
 LEVELS = ("black", "grey", "white")
 _LAYERS = re.compile(r"^(all|(top|bottom|middle):\d+|every:\d+|\d+(,\d+)*)$")

@@ -16,7 +16,7 @@ os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
 @pytest.fixture(scope="session")
 def smollm2_dir() -> str:
     """The real SmolLM2-135M-Instruct, converted once into the user's cache (about 30 s the first time)."""
-    from domaintune.models import DEFAULT_MODEL, prepare_model
+    from domaintune.lm import DEFAULT_MODEL, prepare_model
 
     return prepare_model(DEFAULT_MODEL)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.feedback import apply_feedback, read_judgments
+from domaintune.champion import apply_feedback, read_judgments
 
 
 def test_csv_and_jsonl_judgments_are_read(tmp_path):

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from mlflow.tracking import MlflowClient
 
-from domaintune.liveness import TAG_SESSION, ray_session_processes
+from domaintune.sweep import TAG_SESSION, ray_session_processes
 from tests.sweeps import end_group, run_cli, runs, split, start_sweep, wait_for
 
 pytestmark = pytest.mark.slow

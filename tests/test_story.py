@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domaintune.story import difference, fmt_ci, tell, wilson
+from domaintune.reports import difference, fmt_ci, tell, wilson
 
 
 def _trial(trial_id, strategy, metric, status="FINISHED"):

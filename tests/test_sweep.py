@@ -288,7 +288,8 @@ def test_warm_start_evaluates_the_learners_proposals_first_and_tells_earlier_res
     """Proposals learned from the other 19 domains of the seed history run first and are logged;
     the domain's own earlier result is told to the search instead of being run again."""
     from domaintune.history import History, Record, load_history
-    from domaintune.meta import plan_warm_start, propose
+    from domaintune.meta import propose
+    from domaintune.sweep import plan_warm_start
     from domaintune.sweep import run_sweep
 
     others = History(load_history().without_domain("gcide-law").records)

@@ -42,3 +42,4 @@ __all__ = [
     "show",
     "sign_test_p",
 ]
+from domaintune.champion._feedback import apply_feedback, default_feedback_history, read_judgments

@@ -18,7 +18,7 @@ def champion_spec(
     has_adapter: bool,
 ) -> dict[str, Any]:
     """The JSON a champion carries: what it is, how it prompts, what it retrieves from."""
-    from domaintune.prompts import TEMPLATES, VIEW_LABELS
+    from domaintune.lm import TEMPLATES, VIEW_LABELS
     from domaintune.strategy import Strategy
 
     parsed = Strategy.from_dict(strategy)

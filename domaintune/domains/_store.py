@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from domaintune.domains._domain import SPLITS, Domain, check_disjoint, validate_rows
-from domaintune.jsonl import json_objects
+from domaintune.errors import json_objects
 from domaintune.errors import DomainError
 
 

@@ -101,7 +101,7 @@ def _glossary_split(rows: list[dict[str, Any]], split: str, where: str, rng: ran
         raise DomainError(f"{where}: split {split!r} has {len(entries)} rows; {N_OPTIONS}-way questions need {N_OPTIONS}")
     neighbours = None
     if distractors == "similar":
-        from domaintune.embeddings import nearest_neighbours
+        from domaintune.lm import nearest_neighbours
 
         neighbours = nearest_neighbours([d for _, d in entries], N_OPTIONS)
     return glossary_rows(entries, split, rng, neighbours=neighbours)

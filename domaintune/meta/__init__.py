@@ -13,7 +13,6 @@ from domaintune.meta._propose import propose
 from domaintune.meta._stats import Z95, paired_gap, within_noise_paired
 from domaintune.meta._table import DomainTable, domain_tables
 from domaintune.meta._winners import winners, winners_markdown
-from domaintune.meta._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "SEED_HISTORY",
     "Z95",
     "DomainTable",
-    "EarlierResult",
     "GreedyPortfolio",
     "History",
     "Learner",
@@ -32,7 +30,6 @@ __all__ = [
     "RandomLearner",
     "Record",
     "Surrogate",
-    "WarmStartPlan",
     "domain_features",
     "domain_tables",
     "leave_one_domain_out",
@@ -43,7 +40,6 @@ __all__ = [
     "within_noise_paired",
     "winners",
     "winners_markdown",
-    "plan_warm_start",
     "propose",
     "register_learner",
     "select_groups",

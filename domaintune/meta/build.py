@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domaintune.errors import ConfigError
-from domaintune.jsonl import json_objects
+from domaintune.errors import json_objects
 from domaintune.history import strategy_key
 from domaintune.strategy import Strategy, format_validation_error
 

@@ -135,7 +135,7 @@ def clear_memory_cache() -> None:
 
 def cache_root(settings: RunnerSettings) -> Path:
     """``<settings.cache_dir or the domaintune cache dir>/meta_features``."""
-    from domaintune.models import default_cache_dir
+    from domaintune.lm import default_cache_dir
 
     return Path(settings.cache_dir or default_cache_dir()).expanduser() / CACHE_FOLDER
 
@@ -209,7 +209,7 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
     out = dict(_MEMORY[memory_key])
 
     def tokens_per_word() -> dict[str, float]:
-        from domaintune.models import load_tokenizer
+        from domaintune.lm import load_tokenizer
 
         tokenizer = load_tokenizer(settings.model, settings.cache_dir, settings.trust_remote_code)
         texts = [f"{q} {a}" for q, a in rows]
@@ -267,7 +267,7 @@ def _compute_probe(viewed: Domain, settings: RunnerSettings) -> dict[str, float]
     """Zero-shot through the runner (plain template, mean scoring), then log perplexity."""
     import torch
 
-    from domaintune.models import load_model
+    from domaintune.lm import load_model
     from domaintune.runners import make_runner
     from domaintune.strategy import Strategy
 
@@ -318,7 +318,7 @@ def _centroid(viewed: Domain, settings: RunnerSettings) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         import numpy as np
 
-        from domaintune.embeddings import embed
+        from domaintune.lm import embed
 
         questions = _sample([q for q, _ in _rows(viewed, "train")], EMBEDDED_QUESTIONS)
         with _torch_threads(settings.threads):

@@ -15,3 +15,6 @@ __all__ = [
     "history_report",
     "print_domain_report",
     "print_history_report","SweepInputs", "load_sweep", "print_sweep_report", "sweep_html", "sweep_report"]
+from domaintune.reports._terminal import print_table
+from domaintune.reports._story import difference, fmt_ci, tell, wilson
+from domaintune.reports._png import levels_png, pareto_figure, story_png, sweep_figures

@@ -9,7 +9,7 @@ from typing import Any
 
 
 def _sweeps(client: Any, domain: str) -> list[dict[str, Any]]:
-    from domaintune.story import wilson
+    from domaintune.reports._story import wilson
 
     experiments = {e.experiment_id: e.name for e in client.search_experiments()}
     if not experiments:
@@ -100,7 +100,7 @@ def domain_html(report: dict[str, Any]) -> str:
 
     import plotly.graph_objects as go
 
-    from domaintune import plots_html as ph
+    from domaintune.reports import _figures as ph
 
     sweeps = report["sweeps"]
     sections = []
@@ -136,7 +136,7 @@ def domain_html(report: dict[str, Any]) -> str:
 
 
 def print_domain_report(report: dict[str, Any]) -> None:
-    from domaintune.report import print_table
+    from domaintune.reports._terminal import print_table
 
     print(f"Domain {report['domain']} in {report['tracking_uri']}")
     print_table(

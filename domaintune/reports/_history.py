@@ -88,7 +88,7 @@ def history_report(records: Any, learner: str, n: int = 3) -> dict[str, Any]:
 def history_html(report: dict[str, Any]) -> str:
     import plotly.graph_objects as go
 
-    from domaintune import plots_html as ph
+    from domaintune.reports import _figures as ph
 
     strategies = [s["label"] for s in report["strategies"]]
     domains = report["domains"]
@@ -117,7 +117,7 @@ def history_html(report: dict[str, Any]) -> str:
 
 
 def print_history_report(report: dict[str, Any]) -> None:
-    from domaintune.report import print_table
+    from domaintune.reports._terminal import print_table
 
     print(f"History: {report['records']} records, {len(report['domains'])} domains, {len(report['strategies'])} strategies")
     print_table("Strategies (mean normalized score across domains)", ["strategy", "mean", "best on"],

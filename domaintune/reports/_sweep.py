@@ -76,8 +76,8 @@ def _distributions(space: dict[str, Any]) -> dict[str, Any]:
 
 def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
     """The report as one JSON-ready object."""
-    from domaintune.plots_html import lever_importance
-    from domaintune.story import tell, wilson
+    from domaintune.reports._figures import lever_importance
+    from domaintune.reports._story import tell, wilson
 
     result = inputs.result
     story = tell(result, inputs.warm_start, inputs.questions, inputs.learner)
@@ -124,8 +124,8 @@ def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
 
 def sweep_figures(inputs: SweepInputs, report: dict[str, Any] | None = None) -> dict[str, Any]:
     """The sweep's interactive figures by artifact name (``plots/<name>.html`` / PNG)."""
-    from domaintune import plots_html as ph
-    from domaintune.story import tell
+    from domaintune.reports import _figures as ph
+    from domaintune.reports._story import tell
 
     story = tell(inputs.result, inputs.warm_start, inputs.questions, inputs.learner)
     report = report or sweep_report(inputs)
@@ -146,7 +146,7 @@ def sweep_figures(inputs: SweepInputs, report: dict[str, Any] | None = None) -> 
 
 def sweep_html(inputs: SweepInputs, report: dict[str, Any] | None = None) -> str:
     """One self-contained page: the story, the best strategy, the trials and every figure."""
-    from domaintune import plots_html as ph
+    from domaintune.reports import _figures as ph
 
     report = report or sweep_report(inputs)
     best = report["best"]
@@ -180,7 +180,7 @@ def _ci(ci: list[float] | None) -> str:
 
 def print_sweep_report(report: dict[str, Any]) -> None:
     """The terminal summary of ``report SWEEP_RUN_ID``."""
-    from domaintune.report import print_table
+    from domaintune.reports._terminal import print_table
 
     print(f"Sweep {report['name']} on {report['domain']} ({report['view']}), run {report['sweep_run_id']}")
     for line in report["story"]:

@@ -56,7 +56,7 @@ class LMRunner:
 
     def prepare(self) -> None:
         """Check the device and convert a built-in model once (or check that a model id or folder exists)."""
-        from domaintune.models import prepare_model
+        from domaintune.lm import prepare_model
         from domaintune.runners._device import check_device
 
         check_device(self.settings.device)
@@ -67,7 +67,7 @@ class LMRunner:
             try:
                 AutoConfig.from_pretrained(path, trust_remote_code=self.settings.trust_remote_code)
             except (OSError, ValueError) as error:
-                from domaintune.models import BUILTIN_MODELS
+                from domaintune.lm import BUILTIN_MODELS
 
                 raise ConfigError(
                     f"runner.model: {path!r} is not a built-in model ({', '.join(BUILTIN_MODELS)}), a folder with a "
@@ -87,7 +87,7 @@ class LMRunner:
         or loads its trained adapter from ``load_adapter``; ``adapter_dir`` keeps the adapter."""
         import torch
 
-        from domaintune.models import load_model
+        from domaintune.lm import load_model
         from domaintune.runners._adapters import apply_adapter, prefix_cache, train
         from domaintune.runners._generation import qa_scores
         from domaintune.runners._graph import facts_for

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domaintune.domains import answer_text
-from domaintune.prompts import TEMPLATES, VIEW_LABELS, Template
+from domaintune.lm import TEMPLATES, VIEW_LABELS, Template
 
 
 @dataclass

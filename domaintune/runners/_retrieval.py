@@ -47,7 +47,7 @@ class Retriever:
     def _dense_ranking(self, query: str, k: int) -> list[int]:
         import numpy as np
 
-        from domaintune.embeddings import embed
+        from domaintune.lm import embed
 
         if self._vectors is None:
             self._vectors = embed(self.chunks)

@@ -21,7 +21,7 @@ def _cluster_representatives(rows: list[dict[str, Any]], n: int, seed: int) -> l
     import numpy as np
     from sklearn.cluster import KMeans
 
-    from domaintune.embeddings import embed
+    from domaintune.lm import embed
 
     n = min(n, len(rows))
     vectors = embed(_texts(rows))
@@ -40,7 +40,7 @@ def _farthest_points(rows: list[dict[str, Any]], n: int, seed: int) -> list[dict
     """
     import numpy as np
 
-    from domaintune.embeddings import embed
+    from domaintune.lm import embed
 
     vectors = embed(_texts(rows))
     chosen = [random.Random(seed).randrange(len(rows))]
@@ -68,7 +68,7 @@ def similar_exemplars(train: list[dict[str, Any]], n: int) -> Callable[[str], li
     """question -> the n train rows whose question is most similar (MiniLM cosine)."""
     import numpy as np
 
-    from domaintune.embeddings import embed
+    from domaintune.lm import embed
 
     vectors = embed([row["question"] for row in train])
 
@@ -118,7 +118,7 @@ def training_subset(
     if method == "dedup":
         import numpy as np
 
-        from domaintune.embeddings import embed
+        from domaintune.lm import embed
 
         vectors = embed(_texts(rows))
         kept: list[int] = []

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domaintune.models import DEFAULT_MODEL
+from domaintune.lm import DEFAULT_MODEL
 
 # Keys an earlier release used, and what they are called now (one word per concept).
 RENAMED = {"eval_examples": "questions", "test_examples": "test_questions"}

@@ -41,7 +41,7 @@ def lock_dir(schedule: Schedule) -> Path:
 
 
 def feedback_history(schedule: Schedule) -> Path:
-    from domaintune.feedback import default_feedback_history
+    from domaintune.champion import default_feedback_history
 
     return Path(schedule.spec.feedback_history).expanduser() if schedule.spec.feedback_history else default_feedback_history()
 

@@ -13,3 +13,7 @@ from domaintune.sweep._run import run_sweep
 from domaintune.sweep._trial import OUTCOMES_FILE, WORKER_ENV, trial_outcomes
 
 __all__ = ["OUTCOMES_FILE", "WORKER_ENV", "init_ray", "probe_address", "ray_session_dir", "run_sweep", "trial_outcomes"]
+from domaintune.sweep._results import SweepResult, TrialSummary
+from domaintune.sweep._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
+from domaintune.sweep._recovery import clean_runs
+from domaintune.sweep._liveness import SweepBusyError, TAG_SESSION, ray_session_processes

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domaintune.recovery import TrialRecord
+from domaintune.sweep._recovery import TrialRecord
 
 if TYPE_CHECKING:
     from domaintune.search_spaces import SearchSpace

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
-from domaintune.recovery import TrialRecord
-from domaintune.results import SweepResult, TrialSummary, best_trial, pareto_front
+from domaintune.sweep._recovery import TrialRecord
+from domaintune.sweep._results import SweepResult, TrialSummary, best_trial, pareto_front
 
 if TYPE_CHECKING:
     from domaintune.config import SweepConfig
     from domaintune.domains import Domain
-    from domaintune.meta import WarmStartPlan
+    from domaintune.sweep._warm_start import WarmStartPlan
     from domaintune.search_spaces import SearchSpace
     from domaintune.strategy import Strategy
     from domaintune.tracking import SweepTracker
@@ -61,9 +61,9 @@ def run_sweep(
     """
     from ray import tune
 
-    from domaintune.liveness import TAG_HEARTBEAT, TAG_RAY_LOCAL, TAG_SESSION, Heartbeat, SweepBusyError, SweepLock, run_driver_alive, this_driver
-    from domaintune.meta import plan_warm_start
-    from domaintune.recovery import (
+    from domaintune.sweep._liveness import TAG_HEARTBEAT, TAG_RAY_LOCAL, TAG_SESSION, Heartbeat, SweepBusyError, SweepLock, run_driver_alive, this_driver
+    from domaintune.sweep._warm_start import plan_warm_start
+    from domaintune.sweep._recovery import (
         TAG_EXPERIMENT_DIR, TAG_KEY, TAG_RESUMED, close_dead_sweep, find_unfinished, live_duplicates, recorded_trials, sweep_key,
     )
     from domaintune.runners import make_runner
@@ -232,12 +232,12 @@ def _conclude(
         if test_score is not None:
             metrics[f"test_{test_metric}"] = test_score
         metrics.update({f"best_cost.{k}": v for k, v in best.cost.items()})
-    from domaintune.plots import pareto_figure, sweep_figures
+    from domaintune.reports import pareto_figure, sweep_figures
 
     figures = sweep_figures(callback.order, callback.curves, config.metric, config.mode, {t.trial_id: t.label for t in trials})
     if config.objectives:
         figures["pareto"] = pareto_figure(trials, result.pareto, config.metric, config.objectives[0].metric)
-    from domaintune.dashboard import publish_sweep
+    from domaintune.sweep._publish import publish_sweep
     from domaintune.reports import SweepInputs
 
     inputs = SweepInputs(result.to_dict(), config.model_dump(mode="json"), space.spec(), plan.to_dict(), callback.curves)

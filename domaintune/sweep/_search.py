@@ -6,11 +6,11 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domaintune.recovery import TrialRecord
+from domaintune.sweep._recovery import TrialRecord
 
 if TYPE_CHECKING:
     from domaintune.config import SweepConfig
-    from domaintune.meta import WarmStartPlan
+    from domaintune.sweep._warm_start import WarmStartPlan
     from domaintune.search_spaces import SearchSpace
 
 

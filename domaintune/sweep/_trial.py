@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domaintune.recovery import TAG_ADAPTER, TAG_TRIAL_CONFIG, TrialRecord
-from domaintune.results import TrialSummary
+from domaintune.sweep._recovery import TAG_ADAPTER, TAG_TRIAL_CONFIG, TrialRecord
+from domaintune.sweep._results import TrialSummary
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain

@@ -109,7 +109,7 @@ def test_hub_id_without_a_hub_is_a_clean_error(tmp_path, glossary_rows, monkeypa
 
 
 def test_similar_distractors_are_closer_than_random(tmp_path, jargon):
-    from domaintune.embeddings import embed
+    from domaintune.lm import embed
 
     rows = [{"term": r["term"], "definition": r["definition"]} for r in jargon.splits["train"][:120]]
     files = {"train": rows[:40], "validation": rows[40:80], "test": rows[80:]}

@@ -75,13 +75,12 @@ def test_dropping_a_group_removes_exactly_its_keys(domain, settings):
 
 
 def test_model_groups_are_cached_on_disk_and_not_recomputed(domain, settings, monkeypatch):
-    import domaintune.embeddings
-    import domaintune.models
+    import domaintune.lm
     from domaintune.runners import RunnerSettings
 
     fresh = RunnerSettings(model=settings.model, cache_dir=str(F.cache_root(settings).parent / "fresh"))
     calls = {"load_model": 0, "embed": 0}
-    real_load, real_embed = domaintune.models.load_model, domaintune.embeddings.embed
+    real_load, real_embed = domaintune.lm.load_model, domaintune.lm.embed
 
     def counted_load(*args, **kwargs):
         calls["load_model"] += 1
@@ -91,8 +90,8 @@ def test_model_groups_are_cached_on_disk_and_not_recomputed(domain, settings, mo
         calls["embed"] += 1
         return real_embed(*args, **kwargs)
 
-    monkeypatch.setattr(domaintune.models, "load_model", counted_load)
-    monkeypatch.setattr(domaintune.embeddings, "embed", counted_embed)
+    monkeypatch.setattr(domaintune.lm, "load_model", counted_load)
+    monkeypatch.setattr(domaintune.lm, "embed", counted_embed)
     first = domain_features(domain, settings=fresh)
     # The zero-shot probe scores through the runner (one load) and the perplexity loads once more.
     assert calls["load_model"] == 2 and calls["embed"] >= 1
@@ -119,7 +118,7 @@ def test_model_groups_are_cached_on_disk_and_not_recomputed(domain, settings, mo
     # Another base model is another key: the probe is computed again.
     other = RunnerSettings(model=settings.model + "/", cache_dir=fresh.cache_dir)
     monkeypatch.undo()
-    monkeypatch.setattr(domaintune.models, "load_model", counted_load)
+    monkeypatch.setattr(domaintune.lm, "load_model", counted_load)
     domain_features(domain, groups=("probe",), settings=other)
     assert calls["load_model"] == 2
 

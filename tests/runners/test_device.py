@@ -52,7 +52,7 @@ def test_cuda_without_a_reserved_gpu_is_refused_by_the_config():
 @pytest.mark.parametrize("calibrated", [False, True])
 def test_batched_scoring_matches_the_cached_path(tiny_model_dir, small_view, calibrated):
     """The GPU path (many questions per padded batch) gives the cached CPU path's answers."""
-    from domaintune.models import load_model
+    from domaintune.lm import load_model
     from domaintune.runners import PromptBuilder, outcomes, outcomes_batched
 
     model, tokenizer = load_model(tiny_model_dir)

@@ -68,7 +68,7 @@ def test_retrieval_on_a_domain_without_corpus_is_refused(small_domain, tiny_mode
 
 
 def test_similar_exemplars_are_the_most_similar_train_rows(law):
-    from domaintune.embeddings import embed
+    from domaintune.lm import embed
 
     train = law.view().splits["train"]
     question = law.view().splits["test"][0]["question"]
@@ -79,7 +79,7 @@ def test_similar_exemplars_are_the_most_similar_train_rows(law):
 
 
 def test_diverse_exemplars_are_less_alike_than_random_ones(law):
-    from domaintune.embeddings import embed
+    from domaintune.lm import embed
 
     train = law.view().splits["train"]
     diverse = fixed_exemplars(train, 5, "diverse", seed=0)

@@ -55,7 +55,7 @@ def test_train_fraction_sets_the_subset_size(small_domain):
 @pytest.mark.slow
 def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm2_dir, jargon):
     """Held-out batch loss before vs after 6 steps on the Jargon train split (real SmolLM2)."""
-    from domaintune.models import load_model
+    from domaintune.lm import load_model
 
     torch.set_num_threads(1)
     model, tokenizer = load_model(smollm2_dir)
@@ -77,7 +77,7 @@ def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm
 
 
 def test_difficulty_losses_in_batches_equal_one_row_at_a_time(tiny_model_dir, small_domain):
-    from domaintune.models import load_model
+    from domaintune.lm import load_model
     from domaintune.runners._adapters import batches
     from domaintune.runners._lm import LOSS_BATCH, _example_losses
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from domaintune.prompts import TEMPLATES
+from domaintune.lm import TEMPLATES
 from domaintune.runners._prompting import PromptBuilder, answer_text, choose_exemplars
 
 

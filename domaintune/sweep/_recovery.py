@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from domaintune.liveness import (
+from domaintune.sweep._liveness import (
     TAG_HEARTBEAT, TAG_HOST, TAG_PID, TAG_PID_STARTED, TAG_RAY_LOCAL, TAG_SESSION, reap_ray_session, run_driver_alive, sessions_started_by,
 )
 

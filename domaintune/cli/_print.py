@@ -1,26 +1,13 @@
-"""Terminal output: tables for sweep results and listings (rich)."""
+"""The terminal summary of a finished sweep."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from domaintune.reports import print_table
+
 if TYPE_CHECKING:
-    from domaintune.results import SweepResult
-
-
-def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    import shutil
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    # Piped output gets a wide table rather than rich's 80-column default.
-    Console(width=max(120, shutil.get_terminal_size((160, 24)).columns)).print(table)
+    from domaintune.sweep import SweepResult
 
 
 def _fmt(value: float | None) -> str:
@@ -71,7 +58,7 @@ def print_sweep_result(result: SweepResult) -> None:
         print("What happened:")
         for line in result.story:
             print(f"  - {line}")
-    from domaintune.dashboard import runs_url
+    from domaintune.tracking import runs_url
 
     print(f"MLflow: {result.tracking_uri} (experiment {result.experiment_id}, sweep run {result.parent_run_id})")
     print(f"Look at it with: domaintune ui, then open {runs_url(result.experiment_id)}")

@@ -173,7 +173,7 @@ class SweepTracker:
 
     def _log_domain(self, run_id: str, domain: Domain) -> None:
         """The domain's validation questions as the run's dataset input (the Dataset column)."""
-        from domaintune.dashboard import domain_dataset, log_domain_input
+        from domaintune.tracking._ui import domain_dataset, log_domain_input
 
         if self._dataset_of is None or self._dataset_of[0] != domain.fingerprint + domain.view_name:
             self._dataset_of = (domain.fingerprint + domain.view_name, domain_dataset(domain))

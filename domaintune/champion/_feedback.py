@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domaintune.jsonl import json_objects
+from domaintune.errors import json_objects
 from domaintune.errors import ConfigError, DomainError
 
 JUDGMENTS = ("accept", "reject", "correct")
@@ -204,7 +204,7 @@ def _record_in_mlflow(uri: str | None, domain: Any, version: Any, spec: dict[str
     import mlflow
     from mlflow.entities import AssessmentSource
 
-    from domaintune.champion import registry_client
+    from domaintune.champion._registry import registry_client
     from domaintune.tracking import open_experiment
 
     client = registry_client(uri)
@@ -243,7 +243,7 @@ def _record_in_mlflow(uri: str | None, domain: Any, version: Any, spec: dict[str
 
 def apply_feedback(domain_name: str, path: str | Path, uri: str | None = None, history: str | Path | None = None) -> dict[str, Any]:
     """Record an expert's judgments on ``domain_name``'s champion; return what was written where."""
-    from domaintune.champion import champion_version, registered_name, registry_client
+    from domaintune.champion._registry import champion_version, registered_name, registry_client
     from domaintune.domains import load_domain, next_version, save_version
     from domaintune.history import History, Record
     from domaintune.runners import question_id

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
-from domaintune.meta._base import Proposal
+from domaintune.meta import Proposal
 
 if TYPE_CHECKING:
     from domaintune.config import SweepConfig
@@ -52,7 +52,7 @@ def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace) -> 
     if config.warm_start is None:
         return plan
     from domaintune.history import load_history
-    from domaintune.meta._propose import propose
+    from domaintune.meta import propose
 
     settings = config.warm_start
     history = load_history(settings.history or None, config.tracking.uri, settings.experiment)

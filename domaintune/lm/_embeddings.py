@@ -37,7 +37,7 @@ def embed(texts: list[str]) -> Any:
 
     if len(texts) < CACHED_FROM:
         return _encode(texts)
-    from domaintune.models import default_cache_dir
+    from domaintune.lm._models import default_cache_dir
 
     digest = hashlib.sha256("\x00".join([EMBEDDING_DISTRIBUTION, *texts]).encode()).hexdigest()[:32]
     path = default_cache_dir() / "embeddings" / f"{digest}.npy"

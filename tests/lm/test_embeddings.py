@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from domaintune import embeddings
+from domaintune.lm import _embeddings as embeddings
 
 
 def test_a_long_list_is_embedded_once_and_read_back_from_the_cache(tmp_path, monkeypatch):

@@ -142,7 +142,7 @@ def register(app: typer.Typer, domains_app: typer.Typer, guarded: Callable[[Call
         """Record an expert's judgments on the champion: MLflow assessments, history records, a new domain version."""
 
         def body() -> None:
-            from domaintune.feedback import apply_feedback
+            from domaintune.champion import apply_feedback
 
             info = apply_feedback(domain, file, uri=uri, history=history)
             if as_json:

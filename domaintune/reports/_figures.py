@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from domaintune.story import SweepStory, TrialStory
+    from domaintune.reports._story import SweepStory, TrialStory
 
 ORIGIN_STYLE = {  # marker per origin: what the user should tell apart at a glance
     "baseline": ("diamond", "#7f7f7f"),

@@ -41,7 +41,7 @@ def _guarded(action: Callable[[], Any]) -> Any:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except DomaintuneError as error:
-        from domaintune.liveness import SweepBusyError
+        from domaintune.sweep import SweepBusyError
 
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_BUSY if isinstance(error, SweepBusyError) else EXIT_FAILURE) from None
@@ -97,7 +97,7 @@ def sweep(
 
     def body() -> None:
         from domaintune.config import load_config
-        from domaintune.report import print_sweep_result
+        from domaintune.cli._print import print_sweep_result
         from domaintune.sweep import run_sweep
 
         cfg = load_config(config, _parse_set(set_))
@@ -223,7 +223,7 @@ def runs_clean(
     """
 
     def body() -> None:
-        from domaintune.recovery import clean_runs
+        from domaintune.sweep import clean_runs
 
         report = clean_runs(uri, experiment, dry_run)
         if as_json:
@@ -321,7 +321,7 @@ def ui(
 
     from domaintune.tracking import resolve_tracking_uri
 
-    from domaintune.dashboard import experiment_links
+    from domaintune.tracking import experiment_links
 
     store = _guarded(lambda: resolve_tracking_uri(uri))
     base = f"http://127.0.0.1:{port}"
@@ -351,7 +351,7 @@ def domains_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
         if as_json:
             _print_json(rows)
             return
-        from domaintune.report import print_table
+        from domaintune.reports import print_table
 
         print_table(
             f"{len(rows)} domains",
@@ -497,13 +497,13 @@ def model_prepare(
     cache_dir: Optional[str] = typer.Option(None, help="Cache folder (default $DOMAINTUNE_CACHE or ~/.cache/domaintune)."),
 ) -> None:
     """Convert a built-in model to a cached safetensors copy once (about 30 s)."""
-    from domaintune.models import prepare_model
+    from domaintune.lm import prepare_model
 
     typer.echo(_guarded(lambda: prepare_model(name, cache_dir)))
 
 
 def _register_loop_commands() -> None:
-    from domaintune.cli_schedule import register
+    from domaintune.cli._schedule import register
 
     register(app, domains_app, _guarded, _print_json)
 

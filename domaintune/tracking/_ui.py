@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
-    from domaintune.reports import SweepInputs
-    from domaintune.tracking import SweepTracker
 
 VIEW_KEY = "domaintune"  # the shared view every domaintune experiment carries
 SHARED_VIEW_TAG = "mlflow.sharedViewState."
@@ -162,73 +160,3 @@ def log_strategy_model(uri: str, run_id: str, card: dict[str, Any]) -> str:
                 tags={"domaintune.domain": card["domain"]},
             )
     return info.model_id
-
-
-def description(report: dict[str, Any], experiment_id: str, run_id: str) -> str:
-    """The sweep run's Markdown description: what was searched, what won, with intervals."""
-    from domaintune.story import fmt_ci
-
-    best, budget, metric = report["best"], report["budget"], report["metric"]
-    lines = [
-        f"### {report['name']}: {report['domain']} ({report['view']})",
-        "",
-        f"**Budget**: {budget['trials']} trials, {budget['questions']} validation questions per trial, "
-        f"{budget['test_questions']} test questions for the chosen strategy, scheduler {budget['scheduler']}; "
-        f"{float(report['seconds'] or 0):.0f} s.",
-        "",
-    ]
-    if best["label"]:
-        lines += [
-            f"**Best strategy**: {best['label']}",
-            f"- validation {metric}: {fmt_ci(best['validation'], budget['questions'] or 0)}",
-            f"- test {metric}: {fmt_ci(best['test'], int(best['test_questions'] or 0)) if best['test'] is not None else 'not scored'}",
-            "",
-        ]
-    lines += ["**What happened**", ""] + [f"- {line}" for line in report["story"]] + [""]
-    proposals = [t for t in report["trials"] if t["origin"] == "proposal"]
-    if proposals:
-        lines += ["**Warm-start proposals and how they ranked**", "", "| trial | strategy | predicted | validation | rank |", "|---|---|---|---|---|"]
-        for t in proposals:
-            predicted = "-" if t["predicted"] is None else f"{t['predicted']:.2f}"
-            value = "-" if t["metric"] is None else f"{t['metric']:.3f}"
-            lines.append(f"| {t['number']} | {t['strategy']} | {predicted} | {value} | {t['rank'] or '-'} |")
-        lines.append("")
-    report_link = f"#/experiments/{experiment_id}/runs/{run_id}/artifacts/report.html"
-    lines += [
-        f"**Plots**: [the interactive report]({report_link}) (`report.html`: history, levers, importance, levels, cost),"
-        " PNG copies under `plots/`. Offline: `domaintune report " + run_id + " --html sweep.html`.",
-    ]
-    return "\n".join(lines)
-
-
-def publish_sweep(tracker: SweepTracker, inputs: SweepInputs, domain: Domain) -> dict[str, Any]:
-    """Everything a person sees on a finished sweep's run, logged before the run is closed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from domaintune.plots import levels_png, story_png
-    from domaintune.reports import sweep_html, sweep_report
-    from domaintune.story import tell
-
-    client, run_id = tracker.client, tracker.parent_id
-    assert run_id
-    report = sweep_report(inputs)
-    client.log_text(run_id, sweep_html(inputs, report), "report.html")
-    client.log_dict(run_id, report, "report.json")
-    story = tell(inputs.result, inputs.warm_start, inputs.questions, inputs.learner)
-    for name, figure in {"history": story_png(story), "levels": levels_png(story)}.items():
-        client.log_figure(run_id, figure, f"plots/{name}.png")
-    client.set_tag(run_id, "mlflow.note.content", description(report, tracker.experiment_id, run_id))
-    for t in story.trials:  # where each trial came from, as a column of the runs table
-        if t.run_id:
-            client.set_tag(t.run_id, "domaintune.origin", t.origin)
-    metric = report["metric"]
-    if report["best"]["validation"] is not None:
-        # The parent shows the best value under the same column as its children's.
-        tracker.log_metrics(run_id, {metric: report["best"]["validation"]})
-        card = {"domain": report["domain"], "view": report["view"], "label": report["best"]["label"], "strategy": report["best"]["strategy"],
-                "validation": report["best"]["validation"], "test": report["best"]["test"], "sweep_run_id": run_id}
-        client.set_tag(run_id, "domaintune.best_strategy", report["best"]["label"] or "")
-        report["model_id"] = log_strategy_model(tracker.uri, run_id, card)
-    set_default_view(client, tracker.experiment_id, metric, report["direction"])
-    return report
