@@ -74,7 +74,7 @@ def save_version(domain: Domain) -> Path:
 
 def release_domain(name: str, version: str | None = None) -> Domain:
     """Release a built-in evolving domain's next (or given) version into the user's domains."""
-    from domaintune.domains._store import BUILTIN_DIR, load_domain
+    from domaintune.domains._catalog import BUILTIN_DIR, load_domain
 
     folder = releases_dir(BUILTIN_DIR / name)
     available = sorted((p.name for p in folder.iterdir() if (p / "domain.json").exists()), key=int) if folder.is_dir() else []
@@ -97,7 +97,7 @@ def _entries(domain: Domain, split: str) -> list[tuple[str, str]]:
 
 def build_release(version: str, source: Domain | None = None) -> Domain:
     """Release ``version`` of the evolving glossary, rebuilt from the shipped ``gcide-law``."""
-    from domaintune.domains._store import BUILTIN_DIR
+    from domaintune.domains._catalog import BUILTIN_DIR
 
     if version not in RELEASE_SIZES:
         raise DomainError(f"{EVOLVING}: no release {version!r}; releases: {', '.join(RELEASE_SIZES)}")
@@ -155,7 +155,7 @@ def _coverage(terms: list[str], corpus: list[dict[str, Any]]) -> dict[str, float
 
 def write_releases(root: Path | None = None) -> list[Path]:
     """Rewrite the shipped folders: release 1 is the built-in, later ones live under ``releases/``."""
-    from domaintune.domains._store import BUILTIN_DIR
+    from domaintune.domains._catalog import BUILTIN_DIR
 
     root = root or BUILTIN_DIR / EVOLVING
     written = [save_domain(build_release("1"), root)]
