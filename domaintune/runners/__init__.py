@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from domaintune.runners._base import Report, Runner, TrialResult, question_id, scored_rows
 from domaintune.runners._chosen import score_test
+from domaintune.runners._generation import exact_match, token_f1
 from domaintune.runners._device import DEVICES, cap_gpu_memory, check_device, resolve_device, resolve_dtype
 from domaintune.runners._lm import METRIC, LMRunner
 from domaintune.runners._prompting import PromptBuilder
@@ -19,6 +20,8 @@ from domaintune.runners._prompting import choose_exemplars
 from domaintune.runners._settings import RunnerSettings
 
 __all__ = [
+    "exact_match",
+    "token_f1",
     "DESCRIPTIONS",
     "DEVICES",
     "cap_gpu_memory",

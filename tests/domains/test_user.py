@@ -148,8 +148,7 @@ def test_cli_add_list_show_validate(tmp_path, glossary_rows):
 
 
 def test_qa_files_become_a_free_text_domain_scored_by_f1(tmp_path, tiny_model_dir):
-    from domaintune.runners import LMRunner, RunnerSettings
-    from domaintune.runners._generation import exact_match, token_f1
+    from domaintune.runners import LMRunner, RunnerSettings, exact_match, token_f1
     from domaintune.strategy import Strategy
 
     pairs = [{"question": f"What is the capital of country number {i}?", "answer": f"City {i}"} for i in range(18)]
