@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: install demo test test-heavy test-all bench-overhead ui clean
+.PHONY: install demo test test-heavy test-all bench-overhead ui mlflow-postgres clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-overhead: install
 
 ui: install
 	$(BIN)/domaintune ui
+
+mlflow-postgres: install  ## an MLflow server on a throwaway PostgreSQL (apt-get install postgresql), until Ctrl-C
+	$(BIN)/python -m domaintune.testing.servers
 
 clean:
 	rm -rf .domaintune .pytest_cache

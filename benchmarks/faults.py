@@ -50,13 +50,13 @@ def _end_group(process: subprocess.Popen) -> None:
 def _sessions(uri: str) -> set[str]:
     from mlflow.tracking import MlflowClient
 
-    from domaintune.sweep import TAG_SESSION
+    from domaintune.tracking import Tag
 
     client = MlflowClient(uri)
     found = client.get_experiment_by_name(EXPERIMENT)
     if found is None:
         return set()
-    return {r.data.tags[TAG_SESSION] for r in client.search_runs([found.experiment_id]) if TAG_SESSION in r.data.tags}
+    return {r.data.tags[Tag.RAY_SESSION] for r in client.search_runs([found.experiment_id]) if Tag.RAY_SESSION in r.data.tags}
 
 
 def _finished(uri: str) -> bool:

@@ -1,8 +1,8 @@
-"""Reading history back from a tracking server: History.from_mlflow with 1 thread against N.
+"""Reading history back from a tracking server: tracking.read_history with 1 thread against N.
 
 The meta-learner's history is every trial run MLflow holds; reading it costs one request for the
 run list plus, per run, its metric history and its outcomes artifact. Against a tracking server
-those per-run requests wait on the network, so ``from_mlflow`` sends them ``READ_THREADS`` at a
+those per-run requests wait on the network, so ``read_history`` sends them ``READ_THREADS`` at a
 time. This script starts a real ``mlflow server`` on 127.0.0.1 (SQLite store, artifacts served
 through the server as a remote one does), records real cells of the shipped v2 meta-dataset
 through the sweep tracker, then reads them back alternately with 1 thread and with N, checks
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "history_read.json")
     args = parser.parse_args()
 
-    from domaintune.history import READ_THREADS, History
+    from domaintune.tracking import READ_THREADS, read_history
     from domaintune.testing.servers import mlflow_server
 
     threads = args.threads or READ_THREADS
@@ -73,7 +73,7 @@ def main() -> None:
         for repeat in range(args.repeats):
             for side in ((1, threads) if repeat % 2 == 0 else (threads, 1)):
                 started = time.perf_counter()
-                history = History.from_mlflow(uri, "domaintune", threads=side)
+                history = read_history(uri, "domaintune", threads=side)
                 seconds[side].append(time.perf_counter() - started)
                 read[side] = [r.model_dump_json() for r in history]
                 print(f"  read {len(history)} records with {side} thread(s): {seconds[side][-1]:.2f} s", flush=True)

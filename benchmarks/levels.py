@@ -6,7 +6,7 @@ chosen on validation only, and only that choice is scored on the test split. Res
 finished evaluation is appended to benchmarks/results/levels.jsonl and skipped on a rerun.
 
     .venv/bin/python benchmarks/levels.py [--workers 2] [--questions 60]
-    .venv/bin/python benchmarks/levels.py --table > docs/levels.md
+    .venv/bin/python benchmarks/levels.py --table --page docs/results/levels.md
 """
 
 from __future__ import annotations
@@ -166,6 +166,7 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--page", type=Path, default=None, help="with --table: write it to this results page, keeping the lines above its mark")
     parser.add_argument("--history", action="store_true", help="write the results as a history file")
     parser.add_argument("--domains", default=",".join(DOMAINS), help="comma-separated domain names")
     parser.add_argument("--levels", default=",".join(PORTFOLIO), help="comma-separated levels of the portfolio")
@@ -175,6 +176,11 @@ if __name__ == "__main__":
     if args.history:
         print(history_file(args.out))
     elif args.table:
-        print(table(args.out), end="")
+        text = table(args.out)
+        if args.page:
+            from meta_lodo import write_page  # the one page writer of benchmarks/ (it keeps the page's card)
+
+            write_page(args.page, text)
+        print(text, end="")
     else:
         run(args.workers, args.questions, args.domains.split(","), args.levels.split(","), args.model, args.out)

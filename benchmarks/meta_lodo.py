@@ -2,7 +2,7 @@
 
 Prints the main table (the same as `domaintune meta eval`, which reproduces it from the
 shipped history: same seeds, same meta-feature groups) and an ablation of the meta-feature
-groups for the learners that use features; writes both to docs/meta_lodo.md (README links it).
+groups for the learners that use features; writes both to docs/results/meta_lodo.md.
 
     .venv/bin/python benchmarks/meta_lodo.py [--seeds 5] [--no-ablation] [--history FILE] [--out PATH] [--bootstrap 1000] [--json PATH]
 """
@@ -19,6 +19,24 @@ DEFAULT_GROUPS = ("data", "corpus")  # what `domaintune meta eval` and proposals
 ABLATION = [("data",), ("corpus",), ("data", "corpus"), ("data", "corpus", "probe"), ("data", "corpus", "embedding"),
             ("probe", "embedding"), ("data", "corpus", "probe", "embedding")]
 FEATURE_METHODS = ["nearest", "surrogate", "tpe+nearest", "tpe+surrogate"]  # the others ignore meta-features
+
+
+PAGE_MARK = "<!-- the command named above writes everything below this line and keeps the lines above it -->"
+
+
+def write_page(path: Path, body: str) -> None:
+    """Write a results page below its mark, so the card and notes people wrote above it survive a rerun (dated anew)."""
+    import datetime
+    import platform
+    import re
+
+    old = path.read_text() if path.exists() else ""
+    if PAGE_MARK not in old:
+        path.write_text(body)
+        return
+    stamp = f"**Date and machine.** {datetime.date.today()}, {platform.machine()} with {os.cpu_count()} CPUs, Python {platform.python_version()}."
+    head = re.sub(r"^\*\*Date and machine\.\*\*.*$", stamp, old[: old.index(PAGE_MARK)], flags=re.M)
+    path.write_text(f"{head}{PAGE_MARK}\n\n" + ("#" + body if body.startswith("# ") else body))
 
 
 def ablation_table(history, all_features: dict, seeds: tuple[int, ...]) -> str:
@@ -44,19 +62,18 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--history", action="append", default=[], help="history files (default: the shipped seed history)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "meta_lodo.md")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "results" / "meta_lodo.md")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates for the 95%% intervals")
     parser.add_argument("--json", type=Path, default=None, help="also write the main table as JSON here")
     args = parser.parse_args()
 
-    from domaintune.domains import load_domain
-    from domaintune.meta import domain_features, leave_one_domain_out, load_history, markdown
+    from domaintune.meta import feature_table, leave_one_domain_out, load_history, markdown
     from domaintune.meta.features import ALL_GROUPS, select_groups
 
     history = load_history(args.history or None)
     seeds = tuple(range(args.seeds))
     groups = ALL_GROUPS if not args.no_ablation else DEFAULT_GROUPS
-    everything = {d: domain_features(load_domain(d).view(v or None), groups) for d, v in {(r.domain, r.view) for r in history}}
+    everything = feature_table(history, groups)
     main = leave_one_domain_out(history, {d: select_groups(f, DEFAULT_GROUPS) for d, f in everything.items()}, seeds=seeds,
                                 bootstrap=args.bootstrap)
     main["features"] = list(DEFAULT_GROUPS)
@@ -84,5 +101,5 @@ if __name__ == "__main__":
     if args.no_ablation and out.exists() and marker in out.read_text():
         # keep the last full run's ablation (it needs the probe and embedding groups: the base model on every domain)
         text += marker + out.read_text().split(marker, 1)[1]
-    out.write_text(text)
+    write_page(out, text)
     print(text)

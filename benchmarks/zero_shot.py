@@ -5,7 +5,7 @@ Resumable: finished (domain, view) cells are appended to benchmarks/out/zero_sho
 skipped on a rerun. Runs cells in parallel worker processes, one torch thread each.
 
     .venv/bin/python benchmarks/zero_shot.py [--questions 80] [--workers 2]
-    .venv/bin/python benchmarks/zero_shot.py --table > docs/domains.md
+    .venv/bin/python benchmarks/zero_shot.py --table --page docs/results/domains.md
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def run(questions: int, workers: int, scoring: str, views: list[str], domains: l
 
 
 def flag(accuracy: float, stderr: float) -> str:
-    if accuracy - 1.96 * stderr <= CHANCE:
+    from domaintune.stats import z_value
+
+    if accuracy - z_value() * stderr <= CHANCE:
         return "at chance"
     if accuracy >= 0.9:
         return "at ceiling"
@@ -152,8 +154,14 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (built-in name, id or folder)")
     parser.add_argument("--out", type=Path, default=OUT, help="cells file (appended to; finished cells are skipped)")
     parser.add_argument("--table", action="store_true", help="print the Markdown table from finished cells")
+    parser.add_argument("--page", type=Path, default=None, help="with --table: write it to this results page, keeping the lines above its mark")
     args = parser.parse_args()
     if args.table:
-        print(table(args.out), end="")
+        text = table(args.out)
+        if args.page:
+            from meta_lodo import write_page  # the one page writer of benchmarks/ (it keeps the page's card)
+
+            write_page(args.page, text)
+        print(text, end="")
     else:
         run(args.questions, args.workers, args.scoring, args.views.split(","), [d for d in args.domains.split(",") if d], args.model, args.out)

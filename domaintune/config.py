@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
+from domaintune.history import direction_sign
 from domaintune.runners import RunnerSettings
 from domaintune.search_spaces import SearchSpace, get_space
 from domaintune.strategy import Strategy, format_validation_error
@@ -40,7 +41,7 @@ class SearchSettings(_Section):
     )
 
 
-# The best at k = 1 leaving one domain out (docs/meta_lodo.md); at k = 3 the surrogate ties it
+# The best at k = 1 leaving one domain out (docs/results/meta_lodo.md); at k = 3 the surrogate ties it
 # (paired difference -0.009 [-0.057, +0.024]).
 DEFAULT_LEARNER = "portfolio"
 
@@ -90,7 +91,7 @@ class Objective(_Section):
 
     @property
     def mode(self) -> str:
-        return "max" if self.direction == "maximize" else "min"
+        return "max" if direction_sign(self.direction) > 0 else "min"
 
 
 COST_METRICS = (
@@ -174,7 +175,7 @@ class SweepConfig(_Section):
 
     @property
     def mode(self) -> str:
-        return "max" if self.direction == "maximize" else "min"
+        return "max" if direction_sign(self.direction) > 0 else "min"
 
 
 def parse_config(data: Any, where: str) -> SweepConfig:
@@ -200,7 +201,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Sw
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); save the config as UTF-8") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     for dotted, value in (overrides or {}).items():

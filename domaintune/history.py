@@ -1,4 +1,4 @@
-"""History: every recorded evaluation, as validated records, from MLflow or portable files.
+"""History: every recorded evaluation, as validated records, from portable files (``tracking`` reads MLflow's).
 
 The one home of the record and history types: runners (the replay runner) and ``meta/``
 (learners, the leave-one-domain-out benchmark) both import them from here. Files are JSONL
@@ -9,8 +9,7 @@ silent skip; a missing or unreadable history file is an error that says where it
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,8 +21,9 @@ from domaintune.strategy import Strategy, format_validation_error
 
 
 def strategy_key(strategy: dict[str, Any]) -> str:
-    """The one text key of a strategy's active levers (JSON, keys sorted): how tables are indexed."""
-    return json.dumps(strategy, sort_keys=True)
+    """The one text key of a strategy (its active levers, or a point a search sampled; JSON, keys
+    sorted, a value JSON cannot hold as its text): how tables, proposals and plans are indexed."""
+    return json.dumps(strategy, sort_keys=True, default=str)
 
 
 class Record(BaseModel):
@@ -62,7 +62,8 @@ class Record(BaseModel):
         return (self.domain, self.view)
 
 
-def _record(values: dict[str, Any], where: str) -> Record:
+def parse_record(values: dict[str, Any], where: str) -> Record:
+    """A record from plain values, checked: an error names ``where``; the strategy is kept by its active levers."""
     try:
         record = Record.model_validate(values)
     except ValidationError as error:
@@ -100,10 +101,11 @@ class History:
     def where(self, **equal: Any) -> History:
         return History([r for r in self.records if all(getattr(r, k) == v for k, v in equal.items())])
 
-    def validated(self) -> History:
+    def validated(self, finished: bool = False) -> History:
         """The validation records that have a value: what a strategy may be chosen from (the test
-        split only reports a choice)."""
-        return History([r for r in self.records if r.split == "validation" and r.value is not None])
+        split only reports a choice); ``finished``: of finished runs only, what learners fit on."""
+        return History([r for r in self.records if r.split == "validation" and r.value is not None
+                        and (not finished or r.status == "FINISHED")])
 
     def views_by_domain(self) -> dict[str, list[str]]:
         """Domain -> the views its records were asked in, sorted."""
@@ -142,7 +144,7 @@ class History:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(f"history file {path}: cannot read it ({error})") from None
-        return cls([_record(values, f"{path}: row {number}") for number, values in json_objects(text.splitlines(), str(path))])
+        return cls([parse_record(values, f"{path}: row {number}") for number, values in json_objects(text.splitlines(), str(path))])
 
     def to_parquet(self, path: str | Path) -> Path:
         import pandas as pd
@@ -164,7 +166,7 @@ class History:
                         values[key] = json.loads(values[key])
             except (TypeError, json.JSONDecodeError) as error:
                 raise ConfigError(f"{path}: row {number}: the {', '.join(_JSON_COLUMNS)} columns must hold JSON ({error})") from None
-            records.append(_record(values, f"{path}: row {number}"))
+            records.append(parse_record(values, f"{path}: row {number}"))
         return cls(records)
 
     @classmethod
@@ -178,103 +180,32 @@ class History:
             return cls.from_jsonl(path)
         raise ConfigError(f"{path}: a history file is .jsonl or .parquet")
 
-    # MLflow ----------------------------------------------------------------------------------
-
-    @classmethod
-    def from_mlflow(cls, tracking_uri: str | None = None, experiment: str = "domaintune", threads: int = 0) -> History:
-        """Every trial run of every sweep in an experiment becomes a record (no extra step). The
-        per-run reads (metric history, outcomes artifact) go out ``threads`` at a time (0:
-        ``READ_THREADS``; benchmarks/history_read.py measures it against a tracking server)."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        from mlflow.tracking import MlflowClient
-
-        from domaintune.tracking import resolve_tracking_uri
-
-        uri = resolve_tracking_uri(tracking_uri)
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # not one bar per run read
-        client = MlflowClient(uri)
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            return cls([])
-        runs = [
-            run for run in client.search_runs([found.experiment_id], filter_string="tags.`domaintune.kind` = 'trial'", max_results=50_000)
-            if run.data.tags.get("domaintune.runner", "lm") != "replay"  # a replayed result is the history read back, not new evidence
-        ]
-
-        def record(run: Any) -> Record:
-            tags, metrics = run.data.tags, run.data.metrics
-            metric = tags.get("domaintune.metric", "accuracy")
-            return _record(
-                {
-                    "domain": tags.get("domaintune.domain", ""),
-                    "domain_version": tags.get("domaintune.domain_version", "1"),
-                    "fingerprint": tags.get("domaintune.domain_fingerprint", ""),
-                    "view": tags.get("domaintune.domain_view", ""),
-                    "strategy": {k: _param(v) for k, v in run.data.params.items()},
-                    "steps": _last_step(client, run, metric),
-                    "metric": metric,
-                    "value": metrics.get(metric),
-                    "direction": tags.get("domaintune.direction", "maximize"),
-                    "cost": {k[len("cost."):]: float(v) for k, v in metrics.items() if k.startswith("cost.")},
-                    "status": run.info.status if run.info.status in ("FINISHED", "FAILED", "KILLED") else "KILLED",
-                    "base_model": tags.get("domaintune.base_model", ""),
-                    "source": f"mlflow:{run.info.run_id}",
-                    **(_outcomes(uri, run.info.run_id) if run.info.status == "FINISHED" else {}),
-                },
-                f"{uri} run {run.info.run_id}",
-            )
-
-        with ThreadPoolExecutor(threads or READ_THREADS) as pool:
-            return cls(list(pool.map(record, runs)))
-
-
-READ_THREADS = 8  # concurrent per-run reads in History.from_mlflow (a tracking server answers them in parallel)
-
-
-def _outcomes(uri: str, run_id: str) -> dict[str, Any]:
-    """A finished trial run's per-question outcomes and their question ids (its ``outcomes.json``),
-    or nothing when the run has none (an older release, a trial on another node)."""
-    import tempfile
-
-    import mlflow.artifacts
-
-    from domaintune.tracking import OUTCOMES_ARTIFACT
-
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=OUTCOMES_ARTIFACT, tracking_uri=uri, dst_path=folder)
-            data = json.loads(Path(path).read_text())
-    except Exception:  # noqa: BLE001 - no artifact (or an unreadable one): the record stays unpaired
-        return {}
-    ids, outcomes = data.get("question_ids"), data.get("outcomes")
-    if not isinstance(ids, list) or not isinstance(outcomes, list) or len(ids) != len(outcomes):
-        return {}
-    return {"question_ids": ids, "outcomes": outcomes, "questions": len(ids)}
-
-
-def _param(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def _last_step(client: Any, run: Any, metric: str) -> int:
-    history = client.get_metric_history(run.info.run_id, metric)
-    return max((m.step for m in history), default=0)
-
 
 SEED_HISTORY = Path(__file__).resolve().parent / "data" / "history" / "seed.jsonl"
 """The shipped history: the meta-dataset built by ``experiments/02_build_meta_dataset.py``."""
 
 
-def load_history(paths: list[str] | None = None, tracking_uri: str | None = None, experiment: str | None = None) -> History:
-    """The given history files (default: the shipped seed history), plus every trial in an MLflow
-    experiment. A missing file is an error naming where it was looked for, never an empty history."""
+def load_history(paths: list[str] | None = None) -> History:
+    """The given history files (default: the shipped seed history); ``tracking.load_history`` adds
+    an experiment's trials. A missing file is an error naming where it was looked for, never an
+    empty history."""
     history = History()
     for path in paths or [str(SEED_HISTORY)]:
         history = history + History.load(path)
-    if experiment:
-        history = history + History.from_mlflow(tracking_uri, experiment)
     return history
+
+
+_SIGNS = {"maximize": 1.0, "max": 1.0, "minimize": -1.0, "min": -1.0}
+
+
+def direction_sign(direction: str) -> float:
+    """+1.0 where higher is better (``maximize``, Ray's ``max``), -1.0 where lower is: multiply a
+    value by it and higher is always better."""
+    if direction not in _SIGNS:
+        raise ValueError(f"direction: {direction!r} is none of {', '.join(_SIGNS)}")
+    return _SIGNS[direction]
+
+
+def best_of(direction: str) -> Callable[..., Any]:
+    """``max`` or ``min``: the builtin that picks the better value(s) under ``direction``."""
+    return max if direction_sign(direction) > 0 else min

@@ -42,7 +42,7 @@ class Strategy(BaseModel):
     )
     kg_facts: int = _lever(0, "black", "knowledge-graph facts about the question's entities (0 = off)", ge=0, le=20)
     # grey-box: prompt crafting
-    template: str = _lever("plain", "grey", "prompt template name (see domaintune.prompts)")
+    template: str = _lever("plain", "grey", "prompt template name (see domaintune.lm)")
     n_shots: int = _lever(0, "grey", "few-shot exemplars from the train split", ge=0, le=16)
     scoring: Literal["mean", "calibrated"] = _lever(
         "mean", "grey", "option score: mean token log-prob, or that minus its log-prob after a content-free query"

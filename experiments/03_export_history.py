@@ -4,14 +4,14 @@ Only domains whose row of the design is complete are exported (the table stays c
 so regret is exact). For experiments/meta_design.yaml this writes the shipped seed history,
 domaintune/data/history/seed.jsonl (what `domaintune propose`, `warm_start:` and `domaintune
 meta eval` read), and prints, per domain, the best strategy and how many others are within
-noise of it (also written to docs/meta_dataset.md): a paired test on the same questions
+noise of it (also written to docs/results/meta_dataset.md): a paired test on the same questions
 (difference of per-question outcomes, 1.96 standard errors). Another full design (such as
 experiments/meta_design_v2_finetune.yaml) writes experiments/results/<dataset>.history.jsonl
-and docs/<dataset>.md: only the shipped design writes the seed history.
+and docs/results/<dataset>.md: only the shipped design writes the seed history.
 
 A successive-halving design (experiments/meta_design_v2.yaml) keeps each strategy's highest
 rung; its history goes to experiments/results/<dataset>.history.jsonl and its report (cells
-and CPU-hours per rung, then `domaintune meta winners`) to docs/<dataset>.md.
+and CPU-hours per rung, then `domaintune meta winners`) to docs/results/<dataset>.md.
 
     .venv/bin/python experiments/03_export_history.py [--design PATH] [--out PATH]
 """
@@ -25,6 +25,24 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PAGE_MARK = "<!-- the command named above writes everything below this line and keeps the lines above it -->"
+
+
+def write_page(path: Path, body: str) -> None:
+    """Write a results page below its mark, so the card and notes people wrote above it survive a rerun (dated anew);
+    the same as benchmarks/meta_lodo.py's, since scripts share no module."""
+    import datetime
+    import os
+    import platform
+    import re
+
+    old = path.read_text() if path.exists() else ""
+    if PAGE_MARK not in old:
+        path.write_text(body)
+        return
+    stamp = f"**Date and machine.** {datetime.date.today()}, {platform.machine()} with {os.cpu_count()} CPUs, Python {platform.python_version()}."
+    head = re.sub(r"^\*\*Date and machine\.\*\*.*$", stamp, old[: old.index(PAGE_MARK)], flags=re.M)
+    path.write_text(f"{head}{PAGE_MARK}\n\n" + ("#" + body if body.startswith("# ") else body))
 
 
 def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out: Path | None, markdown: Path, dataset: str) -> None:
@@ -50,21 +68,21 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
                      if done else f"| {rung} | {spec.questions} | 0 | 0 |")
     lines += [f"| all | | {len(counted)} | {sum(r['seconds'] for r in counted) / 3600:.2f} |", "",
               "CPU-hours are wall seconds per cell summed, two workers on a 2-vCPU machine (so an upper bound on CPU time). "
-              "Projected before the build: 9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`, docs/meta_dataset_v2_projection.md).", "",
+              "Projected before the build: 9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`, docs/results/meta_dataset_v2_projection.md).", "",
               "| domain | cells | most questions per cell | CPU-hours |", "|---|---|---|---|"]
     for domain in domains:
         mine = [r for r in counted if r["domain"] == domain]
         lines.append(f"| {domain} | {len(mine)} | {max(r['questions'] for r in mine)} | {sum(r['seconds'] for r in mine) / 3600:.2f} |")
     lines += ["", "## Which strategy wins where (`domaintune meta winners`)", "", winners_markdown(winners(history))]
     text = "\n".join(lines) + "\n"
-    markdown.write_text(text)
+    write_page(markdown, text)
     print(f"{len(history)} records, {len(domains)} complete domains -> {out}\n\n{text}")
 
 
 def export_full(design, rows: list[dict], cells_path: Path, design_path: Path, out: Path, markdown: Path, title: str) -> None:
     """A full table (every strategy on every domain): its history (for meta_design.yaml, the
     shipped seed history) and its report."""
-    from domaintune.meta import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
+    from domaintune.stats import within_noise_paired  # the same test as the LODO benchmark's "in noise" column
     from domaintune.meta.build import complete_domains, to_history
     from domaintune.strategy import Strategy
 
@@ -114,7 +132,7 @@ def export_full(design, rows: list[dict], cells_path: Path, design_path: Path, o
               "with other work, so seconds are an upper bound; FLOPs and tokens in each record's cost are load-free).",
               "", f"Environment: `{json.dumps(env.get('environment', {}))}`"]
     text = "\n".join(lines) + "\n"
-    markdown.write_text(text)
+    write_page(markdown, text)
     print(text)
 
 
@@ -123,11 +141,11 @@ if __name__ == "__main__":
     parser.add_argument("--design", type=Path, default=HERE / "meta_design.yaml")
     parser.add_argument("--cells", type=Path, default=None, help="default: results/<design name, design read dataset>.jsonl")
     parser.add_argument("--out", type=Path, default=None, help="the history file (defaults: see above)")
-    parser.add_argument("--markdown", type=Path, default=None, help="the report (default: docs/<dataset>.md)")
+    parser.add_argument("--markdown", type=Path, default=None, help="the report (default: docs/results/<dataset>.md)")
     args = parser.parse_args()
     dataset = args.design.stem.replace("design", "dataset")
     args.cells = args.cells or HERE / "results" / f"{dataset}.jsonl"
-    args.markdown = args.markdown or HERE.parent / "docs" / f"{dataset}.md"
+    args.markdown = args.markdown or HERE.parent / "docs" / "results" / f"{dataset}.md"
 
     from domaintune.meta.build import load_design, read_cells
 

@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from domaintune.history import History
-    from domaintune.meta import Z95, paired_gap
+    from domaintune.stats import paired_gap, z_value
     from domaintune.meta.build import read_cells, score_strategy
     from domaintune.runners import RunnerSettings
     from domaintune.strategy import Strategy
@@ -86,7 +86,7 @@ def main() -> None:
                 scored += done
             cells[side] = done[-1]
         gap, se = paired_gap(cells["with"]["outcomes"], cells["without"]["outcomes"])
-        half = Z95 * se
+        half = z_value() * se
         verdict = "tie" if abs(gap) <= half else (f"{args.level} better" if gap > 0 else f"{args.level} worse")
         label = {side: f"{Strategy.from_dict(pair[side][0]).describe()}: {pair[side][1]:.3f} ({pair[side][2]} q) -> "
                        f"{cells[side]['accuracy']:.3f}" for side in pair}

@@ -66,10 +66,10 @@ def test_unknown_domain_and_unreachable_server_are_clean_errors(tmp_path):
 
 @pytest.mark.heavy
 def test_meta_eval_reproduces_the_shipped_benchmark_table():
-    """`domaintune meta eval` on the shipped seed history gives docs/meta_lodo.md's figures for the
+    """`domaintune meta eval` on the shipped seed history gives docs/results/meta_lodo.md's figures for the
     methods that do not depend on the seed (one seed here; the full table with five seeds and
     1000 replicates is benchmarks/meta_lodo.py's job)."""
-    docs = (Path(__file__).resolve().parents[1] / "docs" / "meta_lodo.md").read_text()
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "results" / "meta_lodo.md").read_text()
     done = domaintune("meta", "eval", "--json", "--seeds", "1", "--bootstrap", "100")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)

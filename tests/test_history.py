@@ -6,6 +6,7 @@ import pytest
 
 from domaintune.errors import ConfigError
 from domaintune.history import SEED_HISTORY, History, load_history
+from domaintune.tracking import read_history
 
 
 def test_history_round_trips_through_jsonl_and_parquet(history, tmp_path):
@@ -41,7 +42,7 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
             tracker.log_trial_outcomes(str(i), {"step": record.steps, "question_ids": [f"q{j}" for j in range(5)], "outcomes": [1, 0, i % 2, 1, 0]})
         tracker.end_trial(str(i), "FINISHED")
     tracker.close()
-    back = History.from_mlflow(uri)
+    back = read_history(uri)
     assert len(back) == 4
     by_strategy = {r.strategy_key(): r for r in back}
     for record in sent:
@@ -90,4 +91,4 @@ def test_replayed_trials_do_not_come_back_as_history(tmp_path, small_domain):
         tracker.log_trial_metrics("t", 0, {"accuracy": 0.5})
         tracker.end_trial("t", "FINISHED")
         tracker.close()
-    assert len(History.from_mlflow(uri)) == 1  # the lm trial; the replay trial is the history read back
+    assert len(read_history(uri)) == 1  # the lm trial; the replay trial is the history read back

@@ -11,7 +11,8 @@ from collections import Counter
 import pytest
 from mlflow.tracking import MlflowClient
 
-from domaintune.sweep import TAG_SESSION, ray_session_processes
+from domaintune.sweep import ray_session_processes
+from domaintune.tracking import Tag
 from tests.sweeps import end_group, run_cli, runs, split, start_sweep, wait_for
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,7 @@ def _in_flight(client: MlflowClient, finished: int = 1, fresh: float | None = No
     running = [c for c in children if c.info.status == "RUNNING"]
     if fresh is not None:
         running = [c for c in running if c.info.start_time >= (time.time() - fresh) * 1000]
-    if parents and statuses["FINISHED"] >= finished and running and TAG_SESSION in parents[0].data.tags:
+    if parents and statuses["FINISHED"] >= finished and running and Tag.RAY_SESSION in parents[0].data.tags:
         return parents[0]
     return None
 
@@ -63,7 +64,7 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
         # What Ray's last saved experiment state held at the crash: a trial started after it is
         # unknown to the restore (it stays KILLED and a new sample takes its place).
         saved_running = {trial_id for trial_id in running_at_crash if trial_id in _last_whole_state(tmp_path / "ray")}
-        session = parent.data.tags[TAG_SESSION]
+        session = parent.data.tags[Tag.RAY_SESSION]
         command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
         resumed = run_cli(uri, *command)
         if resumed.returncode != 0 and "timed out during startup" in resumed.stderr:
@@ -115,7 +116,7 @@ def test_runs_clean_leaves_a_live_sweep_alone_and_closes_a_dead_one(tmp_path):
         assert twice.returncode == 3, twice.stderr
         assert "already running" in twice.stderr and f"pid {driver.pid}" in twice.stderr and parent.info.run_id in twice.stderr
 
-        session = parent.data.tags[TAG_SESSION]
+        session = parent.data.tags[Tag.RAY_SESSION]
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(timeout=30)
         dead = run_cli(uri, "runs", "clean", "--json")

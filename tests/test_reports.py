@@ -126,3 +126,14 @@ def test_report_errors_are_clean(warm_replay_sweep):
     child = warm_replay_sweep["result"]["trials"][0]["run_id"]
     done = domaintune("report", child, env=env)
     assert done.returncode == 2 and "is not a domaintune sweep" in done.stderr
+
+
+def test_report_pages_escape_what_they_show():
+    """Pages come from autoescaped templates: a name or label is text, never markup."""
+    from domaintune.reports import domain_html
+
+    empty = {"records": 0, "views": [], "versions": [], "best": None}
+    report = {"kind": "domain", "domain": "<script>alert(1)</script>", "tracking_uri": "x", "sweeps": [], "history": empty, "champion": [], "feedback": []}
+    text = domain_html(report)
+    assert text.startswith("<!DOCTYPE html>") and "<script>alert(1)</script>" not in text
+    assert "<h1>Domain &lt;script&gt;alert(1)&lt;/script&gt;</h1>" in text and "No sweep of this domain in the tracking store." in text

@@ -101,9 +101,9 @@ def test_sweep_records_parent_and_children_and_survives_a_failing_trial(
     assert "report.html" in {a.path for a in client.list_artifacts(parent.info.run_id)}
 
     # Every finished trial's per-question outcomes are on its run, so the history read back pairs.
-    from domaintune.history import History
+    from domaintune.tracking import read_history
 
-    back = History.from_mlflow(tracking_uri, config.tracking.experiment)
+    back = read_history(tracking_uri, config.tracking.experiment)
     finished = [r for r in back if r.status == "FINISHED"]
     assert len(finished) == 4 and all(r.outcomes is not None and len(r.outcomes) == len(r.question_ids) == r.questions for r in finished)
     assert all(sum(r.outcomes) / len(r.outcomes) == pytest.approx(r.value) for r in finished)

@@ -131,122 +131,129 @@ def _key(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def _corrected_splits(domain: Any, view: str, judgments: list[Judgment], where: str, seed: int) -> tuple[dict[str, list[dict[str, Any]]], int, int]:
-    """The domain's splits with corrections applied: (splits, fixed in place, added to train)."""
+def _correct_glossary(splits: dict[str, list[dict[str, Any]]], view: str, j: Judgment, found: tuple[str, int] | None, where: str, rng: random.Random) -> bool:
+    """Apply one correction to a glossary's splits; True when fixed in place, False when added to train."""
     from domaintune.domains import N_OPTIONS
 
+    assert j.corrected is not None
+    field, other = ("definition", "term") if view == "term_to_definition" else ("term", "definition")
+    option_field = "options" if field == "definition" else "option_terms"
+    if found:
+        split, i = found
+        row = splits[split][i]
+        old = row[field]
+        clash = [r for r in splits[split] if r is not row and _key(r[field]) == _key(j.corrected)]
+        if clash:
+            raise DomainError(f"{where}: row {j.row}: corrected answer {j.corrected!r} is already the {field} of another {split} question")
+        # The old answer also stands as a distractor of other questions of the split.
+        for r in splits[split]:
+            r[option_field] = [j.corrected if o == old else o for o in r[option_field]]
+        row[field] = j.corrected
+        return True
+    train = splits["train"]
+    if len(train) < N_OPTIONS - 1:
+        raise DomainError(f"{where}: row {j.row}: the train split is too small to draw distractors")
+    others = rng.sample(range(len(train)), N_OPTIONS - 1)
+    values = {field: j.corrected, other: j.question}
+    terms = [train[k]["term"] for k in others] + [values["term"]]
+    definitions = [train[k]["definition"] for k in others] + [values["definition"]]
+    order = list(range(N_OPTIONS))
+    rng.shuffle(order)
+    train.append({
+        "id": f"train-feedback-{len(train):05d}", "term": values["term"], "definition": values["definition"],
+        "options": [definitions[k] for k in order], "option_terms": [terms[k] for k in order],
+        "answer": order.index(N_OPTIONS - 1),
+    })
+    return False
+
+
+def _correct_row(splits: dict[str, list[dict[str, Any]]], task: str, j: Judgment, found: tuple[str, int] | None, where: str) -> bool:
+    """Apply one correction to a QA or multiple-choice domain's splits; True when fixed in place."""
+    assert j.corrected is not None
+    if task == "qa":
+        if found:
+            splits[found[0]][found[1]]["answer"] = j.corrected
+            return True
+        splits["train"].append({"question": j.question, "answer": j.corrected})
+        return False
+    if found:
+        row = splits[found[0]][found[1]]
+        if j.corrected in row["options"]:
+            row["answer"] = row["options"].index(j.corrected)
+        else:
+            row["options"][row["answer"]] = j.corrected
+        return True
+    if not j.options:
+        raise DomainError(f"{where}: row {j.row}: a new multiple-choice question needs its 'options'")
+    options = list(j.options) if j.corrected in j.options else [*j.options, j.corrected]
+    splits["train"].append({"question": j.question, "options": options, "answer": options.index(j.corrected)})
+    return False
+
+
+def _corrected_splits(domain: Any, view: str, judgments: list[Judgment], where: str, seed: int) -> tuple[dict[str, list[dict[str, Any]]], int, int]:
+    """The domain's splits with corrections applied: (splits, fixed in place, added to train)."""
     splits = {split: [dict(row) for row in rows] for split, rows in domain.splits.items()}
     viewed = domain.view(view)
     index = {_key(row["question"]): (split, i) for split, rows in viewed.splits.items() for i, row in enumerate(rows)}
     rng = random.Random(seed)
     fixed = added = 0
     for j in (j for j in judgments if j.judgment == "correct"):
-        assert j.corrected is not None
         found = index.get(_key(j.question))
         if domain.task == "glossary":
-            field, other = ("definition", "term") if view == "term_to_definition" else ("term", "definition")
-            option_field = "options" if field == "definition" else "option_terms"
-            if found:
-                split, i = found
-                row = splits[split][i]
-                old = row[field]
-                clash = [r for r in splits[split] if r is not row and _key(r[field]) == _key(j.corrected)]
-                if clash:
-                    raise DomainError(f"{where}: row {j.row}: corrected answer {j.corrected!r} is already the {field} of another {split} question")
-                # The old answer also stands as a distractor of other questions of the split.
-                for r in splits[split]:
-                    r[option_field] = [j.corrected if o == old else o for o in r[option_field]]
-                row[field] = j.corrected
-                fixed += 1
-            else:
-                train = splits["train"]
-                if len(train) < N_OPTIONS - 1:
-                    raise DomainError(f"{where}: row {j.row}: the train split is too small to draw distractors")
-                others = rng.sample(range(len(train)), N_OPTIONS - 1)
-                values = {field: j.corrected, other: j.question}
-                terms = [train[k]["term"] for k in others] + [values["term"]]
-                definitions = [train[k]["definition"] for k in others] + [values["definition"]]
-                order = list(range(N_OPTIONS))
-                rng.shuffle(order)
-                train.append({
-                    "id": f"train-feedback-{len(train):05d}", "term": values["term"], "definition": values["definition"],
-                    "options": [definitions[k] for k in order], "option_terms": [terms[k] for k in order],
-                    "answer": order.index(N_OPTIONS - 1),
-                })
-                added += 1
-        elif domain.task == "qa":
-            if found:
-                splits[found[0]][found[1]]["answer"] = j.corrected
-                fixed += 1
-            else:
-                splits["train"].append({"question": j.question, "answer": j.corrected})
-                added += 1
+            in_place = _correct_glossary(splits, view, j, found, where, rng)
         else:
-            if found:
-                row = splits[found[0]][found[1]]
-                if j.corrected in row["options"]:
-                    row["answer"] = row["options"].index(j.corrected)
-                else:
-                    row["options"][row["answer"]] = j.corrected
-                fixed += 1
-            else:
-                if not j.options:
-                    raise DomainError(f"{where}: row {j.row}: a new multiple-choice question needs its 'options'")
-                options = list(j.options) if j.corrected in j.options else [*j.options, j.corrected]
-                splits["train"].append({"question": j.question, "options": options, "answer": options.index(j.corrected)})
-                added += 1
+            in_place = _correct_row(splits, domain.task, j, found, where)
+        fixed, added = fixed + in_place, added + (not in_place)
     return splits, fixed, added
 
 
 # MLflow: traces with assessments, and a summary on the champion's model version ----------------
 
-def _record_in_mlflow(uri: str | None, domain: Any, version: Any, spec: dict[str, Any], judgments: list[Judgment], source: str) -> dict[str, Any]:
-    import mlflow
-    from mlflow.entities import AssessmentSource
-
+def _record_in_mlflow(uri: str | None, domain: Any, version: Any, judgments: list[Judgment], source: str) -> dict[str, Any]:
     from domaintune.champion._registry import registry_client
-    from domaintune.tracking import open_experiment
+    from domaintune.tracking import Tag, log_feedback_run, open_experiment
 
     client = registry_client(uri)
     experiment_id = open_experiment(client, client.tracking_uri, EXPERIMENT)
     model = version.name
-    trace_ids = []
-    with mlflow.start_run(
-        experiment_id=experiment_id,
-        run_name=f"feedback · {domain.name} · {model} v{version.version}",
-        tags={"domaintune.kind": "feedback", "domaintune.domain": domain.name, "domaintune.model": model,
-              "domaintune.model_version": str(version.version), "domaintune.feedback_file": source},
-    ) as run:
-        mlflow.set_experiment(experiment_id=experiment_id)  # traces go to the active experiment
-        for j in judgments:
-            with mlflow.start_span(name=f"{model}@champion.predict") as span:
-                span.set_inputs({"question": j.question, **({"options": j.options} if j.options else {})})
-                span.set_outputs({"answer": j.answer})
-                span.set_attributes({"domaintune.model": model, "domaintune.model_version": str(version.version),
-                                     "domaintune.domain_version": domain.version, "domaintune.feedback_row": j.row})
-                trace_ids.append(span.trace_id)
-        mlflow.flush_trace_async_logging()
-        for j, trace_id in zip(judgments, trace_ids):
-            who = AssessmentSource(source_type="HUMAN", source_id=j.expert)
-            mlflow.log_feedback(trace_id=trace_id, name="expert_judgment", value=j.judgment, rationale=j.rationale or None, source=who)
-            if j.corrected:
-                mlflow.log_expectation(trace_id=trace_id, name="expected_answer", value=j.corrected, source=who)
-        counts = {k: sum(j.judgment == k for j in judgments) for k in JUDGMENTS}
-        mlflow.log_metrics({f"feedback_{k}": float(v) for k, v in counts.items()})
-        mlflow.log_dict([dataclasses.asdict(j) for j in judgments], "judgments.json")
-        run_id = run.info.run_id
+    counts = {k: sum(j.judgment == k for j in judgments) for k in JUDGMENTS}
+    run_id, trace_ids = log_feedback_run(
+        experiment_id,
+        f"feedback · {domain.name} · {model} v{version.version}",
+        {Tag.DOMAIN: domain.name, Tag.MODEL: model, Tag.MODEL_VERSION: str(version.version), Tag.FEEDBACK_FILE: source},
+        domain.version,
+        [dataclasses.asdict(j) for j in judgments],
+        {f"feedback_{k}": float(v) for k, v in counts.items()},
+    )
     summary = {"run_id": run_id, "judgments": len(judgments), **counts, "file": source,
                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    client.set_model_version_tag(model, version.version, f"domaintune.feedback.{run_id}", json.dumps(summary))
+    client.set_model_version_tag(model, version.version, Tag.feedback(run_id), json.dumps(summary))
     return {"run_id": run_id, "experiment": EXPERIMENT, "traces": trace_ids, **counts}
+
+
+def _feedback_record(domain: Any, view: str, tags: dict[str, str], judgments: list[Judgment], source: str) -> Any:
+    """The judgments as one history record: the champion's strategy, the share accepted, per question."""
+    from domaintune.history import Record
+    from domaintune.runners import question_id
+    from domaintune.tracking import Tag
+
+    runner = json.loads(tags.get(Tag.RUNNER, "{}") or "{}")
+    outcomes = [1.0 if j.judgment == "accept" else 0.0 for j in judgments]
+    value = sum(outcomes) / len(outcomes)
+    return Record(
+        domain=domain.name, domain_version=domain.version, fingerprint=domain.fingerprint, view=view,
+        strategy=json.loads(tags.get(Tag.STRATEGY, "{}")), metric="accuracy", value=value,
+        stderr=math.sqrt(value * (1 - value) / len(outcomes)), base_model=runner.get("model", tags.get(Tag.BASE_MODEL, "")),
+        split="validation", source=source, questions=len(outcomes),
+        question_ids=[question_id({"question": j.question}) for j in judgments], outcomes=outcomes,
+    )
 
 
 def apply_feedback(domain_name: str, path: str | Path, uri: str | None = None, history: str | Path | None = None) -> dict[str, Any]:
     """Record an expert's judgments on ``domain_name``'s champion; return what was written where."""
     from domaintune.champion._registry import champion_version, registered_name, registry_client
     from domaintune.domains import load_domain, next_version, save_version
-    from domaintune.history import History, Record
-    from domaintune.runners import question_id
+    from domaintune.tracking import Tag
 
     path = Path(path)
     judgments = read_judgments(path)  # every row is checked before anything is written
@@ -257,38 +264,19 @@ def apply_feedback(domain_name: str, path: str | Path, uri: str | None = None, h
     if version is None:
         raise ConfigError(f"domain {domain_name!r}: no champion in {client.tracking_uri} to give feedback on (model {name!r})")
     tags = version.tags or {}
-    view = tags.get("domaintune.view") or domain.views[0]
-    strategy = json.loads(tags.get("domaintune.strategy", "{}"))
-    runner = json.loads(tags.get("domaintune.runner", "{}") or "{}")
+    view = tags.get(Tag.VIEW) or domain.views[0]
 
     splits, fixed, added = _corrected_splits(domain, view, judgments, str(path), domain.seed)
     new_domain = None
     if fixed or added:
         candidate = next_version(domain, splits, note=f"{fixed + added} expert corrections from {path.name}", where=f"{path} (corrected)")
 
-    recorded = _record_in_mlflow(uri, domain, version, {"view": view}, judgments, str(path))
-    outcomes = [1.0 if j.judgment == "accept" else 0.0 for j in judgments]
-    value = sum(outcomes) / len(outcomes)
-    record = Record(
-        domain=domain.name,
-        domain_version=domain.version,
-        fingerprint=domain.fingerprint,
-        view=view,
-        strategy=strategy,
-        metric="accuracy",
-        value=value,
-        stderr=math.sqrt(value * (1 - value) / len(outcomes)),
-        base_model=runner.get("model", tags.get("domaintune.base_model", "")),
-        split="validation",
-        source=f"feedback:{path.name}:mlflow:{recorded['run_id']}",
-        questions=len(outcomes),
-        question_ids=[question_id({"question": j.question}) for j in judgments],
-        outcomes=outcomes,
-    )
+    recorded = _record_in_mlflow(uri, domain, version, judgments, str(path))
+    record = _feedback_record(domain, view, tags, judgments, f"feedback:{path.name}:mlflow:{recorded['run_id']}")
     history_path = Path(history).expanduser() if history else default_feedback_history()
     history_path.parent.mkdir(parents=True, exist_ok=True)
     with history_path.open("a", encoding="utf-8") as out:
-        out.write(History([record]).records[0].model_dump_json() + "\n")
+        out.write(record.model_dump_json() + "\n")
     if fixed or added:
         save_version(candidate)
         new_domain = candidate
@@ -297,7 +285,7 @@ def apply_feedback(domain_name: str, path: str | Path, uri: str | None = None, h
         "champion": {"model": name, "version": str(version.version)},
         "judgments": len(judgments),
         **{k: recorded[k] for k in JUDGMENTS},
-        "accepted_share": value,
+        "accepted_share": record.value,
         "feedback_run_id": recorded["run_id"],
         "traces": len(recorded["traces"]),
         "history": str(history_path),

@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from domaintune.stats import sign_test_p, z_value
+
 ALPHA = 0.05
 
 
@@ -47,14 +49,6 @@ class PairedTest:
         return {**asdict(self), "challenger_better": self.challenger_better}
 
 
-def sign_test_p(wins: int, losses: int) -> float:
-    """P(X >= wins) for X ~ Binomial(wins + losses, 1/2): one-sided, exact."""
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n
-
-
 def paired_test(
     challenger: dict[str, float], champion: dict[str, float], alpha: float = ALPHA
 ) -> PairedTest:
@@ -65,7 +59,7 @@ def paired_test(
     wins, losses = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
     mean = sum(diffs) / n if n else 0.0
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)) if n > 1 else 0.0
-    half = 1.96 * sd / math.sqrt(n) if n else 0.0
+    half = z_value() * sd / math.sqrt(n) if n else 0.0
     return PairedTest(
         questions=n,
         challenger_wins=wins,

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from domaintune.champion._paired import ALPHA, PairedTest, by_question, paired_test
 from domaintune.errors import ConfigError
+from domaintune.tracking import Tag, own_tags, tag_key
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
     from domaintune.runners import TrialResult
 
 ALIAS = "champion"
-TAG = "domaintune."
 
 
 def registered_name(domain: str) -> str:
@@ -35,15 +35,16 @@ def registered_name(domain: str) -> str:
 
 
 def registry_client(uri: str | None) -> Any:
+    """A client on the tracking store and its registry; MLflow's own calls (a model logged in a
+    run, a model loaded) go to the same store."""
     import mlflow
-    from mlflow.tracking import MlflowClient
 
-    from domaintune.tracking import resolve_tracking_uri
+    from domaintune.tracking import client
 
-    resolved = resolve_tracking_uri(uri)
-    mlflow.set_tracking_uri(resolved)
-    mlflow.set_registry_uri(resolved)
-    return MlflowClient(tracking_uri=resolved, registry_uri=resolved)
+    registry = client(uri)
+    mlflow.set_tracking_uri(registry.tracking_uri)
+    mlflow.set_registry_uri(registry.tracking_uri)
+    return registry
 
 
 def champion_version(client: Any, name: str) -> Any | None:
@@ -87,58 +88,22 @@ class Decision:
         }
 
 
-def challenge(
-    uri: str | None,
-    domain: Domain,
-    challenger: TrialResult,
-    spec: dict[str, Any],
-    adapter_dir: str | None,
-    experiment_id: str,
-    champion_result: TrialResult | None = None,
-    alpha: float = ALPHA,
-    test_score: float | None = None,
-    test_metric: str = "accuracy",
-) -> Decision:
-    """Register the challenger as a new version; move the alias only if it wins the paired test.
-
-    ``champion_result`` is the current champion scored on the same validation questions (the
-    caller scores it; None when there is no champion). ``test_score`` is recorded on a
-    promoted version only: it was measured after the choice and never enters it.
-    """
-    import mlflow
-
-    from domaintune.champion._model import log_champion
-
-    client = registry_client(uri)
-    name = registered_name(domain.name)
-    current = champion_version(client, name)
-    test = None
+def _decide(challenger: TrialResult, champion_result: TrialResult | None, current: Any, alpha: float) -> tuple[bool, str, PairedTest | None]:
+    """Promote or not, and why: the paired test on the questions both were scored on."""
     if current is None:
-        promoted, reason = True, "first champion: the domain had none"
-    elif champion_result is None or not champion_result.question_ids:
-        promoted, reason = False, "refused: the champion could not be scored on the same questions"
-    else:
-        test = paired_test(
-            by_question(challenger.question_ids, challenger.outcomes), by_question(champion_result.question_ids, champion_result.outcomes), alpha
-        )
-        if test.questions == 0:
-            promoted, reason = False, "refused: challenger and champion share no scored question"
-        else:
-            promoted = test.challenger_better
-            reason = ("promoted: " if promoted else "refused: ") + test.describe()
-    label = spec.get("description", "")
-    with mlflow.start_run(
-        experiment_id=experiment_id,
-        run_name=f"challenger · {label}"[:250],
-        tags={"mlflow.parentRunId": spec.get("sweep_run_id", ""), f"{TAG}kind": "challenger", f"{TAG}domain": domain.name},
-    ) as run, tempfile.TemporaryDirectory() as tmp:
-        info = log_champion(spec, domain, adapter_dir, name, Path(tmp))
-        mlflow.log_metrics(
-            {k: v for k, v in (test.to_dict() if test else {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        )
-        mlflow.log_dict({"decision": reason, "paired_test": test.to_dict() if test else None}, "decision.json")
-        run_id = run.info.run_id
-    version = str(info.registered_model_version)
+        return True, "first champion: the domain had none", None
+    if champion_result is None or not champion_result.question_ids:
+        return False, "refused: the champion could not be scored on the same questions", None
+    test = paired_test(
+        by_question(challenger.question_ids, challenger.outcomes), by_question(champion_result.question_ids, champion_result.outcomes), alpha
+    )
+    if test.questions == 0:
+        return False, "refused: challenger and champion share no scored question", test
+    return test.challenger_better, ("promoted: " if test.challenger_better else "refused: ") + test.describe(), test
+
+
+def _version_tags(domain: Domain, spec: dict[str, Any], run_id: str, promoted: bool, reason: str, current: Any, test: PairedTest | None) -> dict[str, str]:
+    """What a challenger's model version says about itself and the decision (tag names)."""
     tags = {
         "kind": "challenger",
         "domain": domain.name,
@@ -157,14 +122,52 @@ def challenge(
     }
     if test is not None:
         tags["paired_test"] = json.dumps(test.to_dict())
+    return tags
+
+
+def challenge(
+    uri: str | None,
+    domain: Domain,
+    challenger: TrialResult,
+    spec: dict[str, Any],
+    adapter_dir: str | None,
+    experiment_id: str,
+    champion_result: TrialResult | None = None,
+    alpha: float = ALPHA,
+    test_score: float | None = None,
+    test_metric: str = "accuracy",
+) -> Decision:
+    """Register the challenger as a new version; move the alias only if it wins the paired test.
+
+    ``champion_result`` is the current champion scored on the same validation questions (the
+    caller scores it; None when there is no champion). ``test_score`` is recorded on a
+    promoted version only: it was measured after the choice and never enters it.
+    """
+    from domaintune.champion._model import log_champion
+    from domaintune.tracking import log_challenger
+
+    client = registry_client(uri)
+    name = registered_name(domain.name)
+    current = champion_version(client, name)
+    promoted, reason, test = _decide(challenger, champion_result, current, alpha)
+    label = spec.get("description", "")
+    numbers = {k: v for k, v in (test.to_dict() if test else {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    with tempfile.TemporaryDirectory() as tmp:
+        run_id, info = log_challenger(
+            experiment_id, f"challenger · {label}", spec.get("sweep_run_id", ""), domain.name,
+            lambda: log_champion(spec, domain, adapter_dir, name, Path(tmp)), numbers,
+            {"decision": reason, "paired_test": test.to_dict() if test else None},
+        )
+    version = str(info.registered_model_version)
+    tags = _version_tags(domain, spec, run_id, promoted, reason, current, test)
     if promoted and test_score is not None:
         tags[f"test_{test_metric}"] = str(test_score)
     for key, value in tags.items():
-        client.set_model_version_tag(name, version, f"{TAG}{key}", str(value))
+        client.set_model_version_tag(name, version, tag_key(key), str(value))
     client.update_model_version(name, version, description=f"{label}\n\n{reason}")
     if promoted:
         client.set_registered_model_alias(name, ALIAS, version)
-        client.set_registered_model_tag(name, f"{TAG}champion_reason", reason[:4900])
+        client.set_registered_model_tag(name, Tag.CHAMPION_REASON, reason[:4900])
     return Decision(name, version, promoted, reason, str(current.version) if current is not None else None, test, test_score if promoted else None)
 
 
@@ -183,12 +186,12 @@ def record_check(uri: str | None, domain: Domain, result: TrialResult, metric: s
         "questions": result.questions,
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    client.set_model_version_tag(name, current.version, f"{TAG}check.{domain.fingerprint}", json.dumps(check))
+    client.set_model_version_tag(name, current.version, Tag.check(domain.fingerprint), json.dumps(check))
     return {"version": str(current.version), **check}
 
 
 def _version_dict(version: Any, alias_version: str | None) -> dict[str, Any]:
-    tags = {k[len(TAG):]: v for k, v in (version.tags or {}).items() if k.startswith(TAG)}
+    tags = own_tags(version.tags or {})
     checks = {k[len("check."):]: json.loads(v) for k, v in tags.items() if k.startswith("check.")}
     return {
         "version": str(version.version),
@@ -238,13 +241,13 @@ def rollback(uri: str | None, domain: str) -> dict[str, Any]:
     current = champion_version(client, name)
     if current is None:
         raise ConfigError(f"domain {domain!r}: no champion to roll back (model {name!r})")
-    previous = (current.tags or {}).get(f"{TAG}previous_champion")
+    previous = (current.tags or {}).get(Tag.PREVIOUS_CHAMPION)
     if not previous:
         raise ConfigError(f"domain {domain!r}: champion version {current.version} is the first; there is nothing to roll back to")
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     client.set_registered_model_alias(name, ALIAS, previous)
-    client.set_model_version_tag(name, current.version, f"{TAG}rolled_back_at", stamp)
-    client.set_model_version_tag(name, current.version, f"{TAG}decision", "rolled back")
+    client.set_model_version_tag(name, current.version, Tag.ROLLED_BACK_AT, stamp)
+    client.set_model_version_tag(name, current.version, Tag.DECISION, "rolled back")
     reason = f"rolled back from version {current.version} to version {previous} at {stamp}"
-    client.set_registered_model_tag(name, f"{TAG}champion_reason", reason)
+    client.set_registered_model_tag(name, Tag.CHAMPION_REASON, reason)
     return {"domain": domain, "model": name, "champion": previous, "rolled_back": str(current.version), "reason": reason}

@@ -22,9 +22,9 @@ from domaintune.domains.builders import elements, foldoc, freedict, gcide, jargo
 MIN_ENTRIES = 300  # a domain needs this many clean entries to be worth comparing strategies on
 MAX_ENTRIES = 2400  # larger glossaries are sampled down (seeded) to keep the repository small
 # Built, measured, and dropped: a domain the base model answers at chance in every view (even
-# with calibrated scoring) cannot tell strategies apart. See docs/domains.md.
+# with calibrated scoring) cannot tell strategies apart. See docs/results/domains.md.
 DROPPED = {
-    "gcide-botany": "zero-shot at chance in both views, with mean and calibrated scoring (docs/domains.md)",
+    "gcide-botany": "zero-shot at chance in both views, with mean and calibrated scoring (docs/results/domains.md)",
 }
 
 SOURCE_NOTE = """# {title}

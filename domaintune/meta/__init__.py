@@ -5,22 +5,22 @@ leave-one-domain-out benchmark, and which strategy wins where. Importing it load
 
 from __future__ import annotations
 
-from domaintune.history import SEED_HISTORY, History, Record, load_history, strategy_key
+from domaintune.history import SEED_HISTORY, History, Record, strategy_key
+from domaintune.tracking import load_history
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
-from domaintune.meta._lodo import leave_one_domain_out, markdown
+from domaintune.meta._lodo import leave_one_domain_out
+from domaintune.meta._lodo_markdown import markdown
 from domaintune.meta._propose import propose
-from domaintune.meta._stats import Z95, paired_gap, within_noise_paired
 from domaintune.meta._table import DomainTable, domain_tables
 from domaintune.meta._winners import winners, winners_markdown
-from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
+from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, feature_table, select_groups
 
 __all__ = [
     "FEATURE_GROUPS",
     "MODEL_FREE_GROUPS",
     "REGISTRY",
     "SEED_HISTORY",
-    "Z95",
     "DomainTable",
     "GreedyPortfolio",
     "History",
@@ -32,12 +32,11 @@ __all__ = [
     "Surrogate",
     "domain_features",
     "domain_tables",
+    "feature_table",
     "leave_one_domain_out",
     "load_history",
     "markdown",
     "normalized_scores",
-    "paired_gap",
-    "within_noise_paired",
     "winners",
     "winners_markdown",
     "propose",

@@ -34,7 +34,7 @@ class Learner(ABC):
         self.history = History()
 
     def fit(self, history: History) -> Learner:
-        self.history = History([r for r in history if r.split == "validation" and r.status == "FINISHED" and r.value is not None])
+        self.history = history.validated(finished=True)
         return self
 
     def past(self, domain: str) -> History:

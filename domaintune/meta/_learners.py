@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from domaintune.meta._base import Learner, Proposal, normalized_scores, register_learner
-from domaintune.history import Record, strategy_key
+from domaintune.history import Record, direction_sign, strategy_key
 
 
 def _unseen(candidates: list[dict[str, Any]], observed: list[Record] | None) -> list[dict[str, Any]]:
@@ -69,7 +69,7 @@ class NearestDomains(Learner):
         past = history.domains()
         scale = _scales(self.features, past + [domain])
         scores = normalized_scores(history)
-        mine = {r.strategy_key(): (1.0 if r.direction == "maximize" else -1.0) * float(r.value) for r in observed or [] if r.value is not None}
+        mine = {r.strategy_key(): direction_sign(r.direction) * float(r.value) for r in observed or [] if r.value is not None}
         distance = {d: _distance(self.features[d], self.features[domain], scale) / math.sqrt(max(1, len(scale))) for d in past}
         for d in past:
             disagreement = _rank_disagreement(mine, scores[d])

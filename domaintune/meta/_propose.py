@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from domaintune.errors import ConfigError
 from domaintune.history import History
 from domaintune.meta._base import REGISTRY, Proposal
-from domaintune.meta.features import MODEL_FREE_GROUPS, domain_features
+from domaintune.meta.features import MODEL_FREE_GROUPS, domain_features, feature_table
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
@@ -27,8 +27,6 @@ def propose(
     The learner sees the meta-feature ``groups`` (default: the model-free ones, so proposing
     loads no model); the probe group uses ``settings``' base model (default: the built-in one).
     """
-    from domaintune.domains import load_domain
-
     if learner not in REGISTRY:
         raise ConfigError(f"learner: unknown {learner!r}; known: {', '.join(sorted(REGISTRY))}")
     view = domain.view_name or domain.views[0]
@@ -36,7 +34,7 @@ def propose(
     if not past.domains():
         raise ConfigError(f"no history for other domains in view {view!r} to learn from")
     groups = tuple(groups)
-    features = {name: domain_features(load_domain(name).view(view), groups, settings) for name in past.domains()}
+    features = feature_table(past, groups, settings, view=view)
     features[domain.name] = domain_features(domain.view(view) if not domain.view_name else domain, groups, settings)
     own = [r for r in history if r.domain == domain.name and r.view == view]
     return REGISTRY[learner](features).fit(past).propose(domain.name, n, observed=own)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from domaintune.errors import ConfigError
-from domaintune.history import History
+from domaintune.history import History, direction_sign
 
 
 @dataclass
@@ -32,7 +32,7 @@ class DomainTable:
         """One domain's records; a re-recorded strategy counts once, its last record."""
         last = {r.strategy_key(): r for r in records}
         chosen = [last[k] for k in sorted(last)]
-        sign = 1.0 if chosen[0].direction == "maximize" else -1.0
+        sign = direction_sign(chosen[0].direction)
         outcomes = nested_outcomes(chosen)
         values = np.array([sign * float(r.value) for r in chosen])
         if outcomes is not None:

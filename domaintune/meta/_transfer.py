@@ -3,7 +3,7 @@
 Each baseline gets the *other* domains' recorded (normalized) scores as Syne Tune
 ``transfer_learning_evaluations`` and a config space with one categorical hyperparameter,
 ``strategy``, over the held-out domain's candidate strategy keys. It is then driven in an
-ask/tell loop by the leave-one-domain-out benchmark (``_lodo.py``).
+ask/tell loop by the leave-one-domain-out benchmark (``_orders.py``).
 
 Syne Tune is optional and imported lazily, only inside these functions. Its full dependency
 list pulls xgboost with nvidia-nccl; the Makefile installs syne-tune ``--no-deps`` with
@@ -124,87 +124,94 @@ def searcher(method: str, train: History, candidates: list[str], seed: int) -> t
     a candidate key (None when it has nothing more to suggest), ``tell`` takes its normalized score
     on the held-out domain (higher is better; converted to Syne Tune's direction here)."""
     require(method)
-    import numpy as np
-
+    builders = {"syne-zeroshot": _zeroshot, "syne-boundingbox": _boundingbox, "syne-quantile": _quantile}
+    if method not in builders:
+        raise ConfigError(f"unknown Syne Tune baseline {method!r}; known: {', '.join(METHODS)}")
     classes = _classes()
     space = {"strategy": classes["choice"](sorted(candidates))}
+    return builders[method](classes, space, train, candidates, seed)
 
-    def nothing() -> None:
-        return None
 
-    def ignore(key: str, value: float) -> None:
-        return None
+def _nothing() -> None:
+    return None
 
-    if method == "syne-zeroshot":
-        data = transfer_evaluations(train, candidates, space, "score", common=True)
-        if not data:
-            return nothing, ignore
-        with _quiet():
-            scheduler = classes["ZeroShotTransfer"](
-                config_space=space, metric="score", transfer_learning_evaluations=data, do_minimize=False, random_seed=seed
-            )
 
-        # ZeroShotTransfer keeps its greedy rank-based portfolio in get_config(); its suggest()
-        # (inherited) would fall through to the default random searcher (syne-tune 0.15/0.16), and
-        # results do not change the portfolio, so ask get_config() directly.
-        def ask_zeroshot() -> str | None:
-            config = scheduler.get_config()
-            return None if config is None else str(config["strategy"])
+def _ignore(key: str, value: float) -> None:
+    return None
 
-        return ask_zeroshot, ignore
 
-    if method == "syne-boundingbox":
-        data = transfer_evaluations(train, candidates, space, "score")
-        if not data:
-            return nothing, ignore
-        RandomSearcher = classes["RandomSearcher"]
+def _zeroshot(classes: dict[str, Any], space: dict[str, Any], train: History, candidates: list[str], seed: int) -> tuple[Ask, Tell]:
+    data = transfer_evaluations(train, candidates, space, "score", common=True)
+    if not data:
+        return _nothing, _ignore
+    with _quiet():
+        scheduler = classes["ZeroShotTransfer"](
+            config_space=space, metric="score", transfer_learning_evaluations=data, do_minimize=False, random_seed=seed
+        )
 
-        class SeededRandomSearcher(RandomSearcher):  # type: ignore[misc, valid-type]
-            # Syne Tune's RandomSearcher samples from the global numpy state; seed it per run.
-            def __init__(self, config_space: dict[str, Any], random_seed: int):
-                super().__init__(config_space, random_seed=random_seed)
-                self.rng = np.random.RandomState(random_seed)
+    # ZeroShotTransfer keeps its greedy rank-based portfolio in get_config(); its suggest()
+    # (inherited) would fall through to the default random searcher (syne-tune 0.15/0.16), and
+    # results do not change the portfolio, so ask get_config() directly.
+    def ask_zeroshot() -> str | None:
+        config = scheduler.get_config()
+        return None if config is None else str(config["strategy"])
 
-            def suggest(self) -> dict[str, Any] | None:
-                config = self._next_points_to_evaluate()
-                if config is None:
-                    config = {k: v.sample(random_state=self.rng) if hasattr(v, "sample") else v for k, v in self.config_space.items()}
-                return config
+    return ask_zeroshot, _ignore
 
-        def random_in_box(box: dict[str, Any], metric: str, do_minimize: bool, random_seed: int) -> Any:
-            return classes["SingleObjectiveScheduler"](
-                box, metric, do_minimize, searcher=SeededRandomSearcher(box, random_seed), random_seed=random_seed
-            )
 
-        with _quiet():
-            base = classes["BoundingBox"](
-                random_in_box, config_space=space, metric="score", transfer_learning_evaluations=data, do_minimize=False, random_seed=seed
-            )
-        return _ask_tell(classes["AskTellScheduler"](base), "score", 1.0)
+def _boundingbox(classes: dict[str, Any], space: dict[str, Any], train: History, candidates: list[str], seed: int) -> tuple[Ask, Tell]:
+    import numpy as np
 
-    if method == "syne-quantile":
-        data = transfer_evaluations(train, candidates, space, "loss")  # the searcher always minimizes
-        if sum(len(d.hyperparameters) for d in data.values()) < 2:  # it holds out 10% to estimate its noise
-            return nothing, ignore
-        Quantile = classes["QuantileBasedSurrogateSearcher"]
+    data = transfer_evaluations(train, candidates, space, "score")
+    if not data:
+        return _nothing, _ignore
+    RandomSearcher = classes["RandomSearcher"]
 
-        class BatchSampledQuantile(Quantile):  # type: ignore[misc, valid-type]
-            # The searcher draws its 100,000 cached candidates one config at a time (seconds per
-            # fit); draw the same i.i.d. uniform configs from its own random state in batches.
-            def _sample_random_config(self) -> dict[str, Any]:
-                batch = getattr(self, "_batch", None)
-                if not batch:
-                    size = 100_000
-                    columns = {k: v.sample(size=size, random_state=self.random_state) if hasattr(v, "sample") else [v] * size for k, v in self.config_space.items()}
-                    batch = self._batch = [dict(zip(columns, values)) for values in zip(*columns.values())]
-                return batch.pop()
+    class SeededRandomSearcher(RandomSearcher):  # type: ignore[misc, valid-type]
+        # Syne Tune's RandomSearcher samples from the global numpy state; seed it per run.
+        def __init__(self, config_space: dict[str, Any], random_seed: int):
+            super().__init__(config_space, random_seed=random_seed)
+            self.rng = np.random.RandomState(random_seed)
 
-        with _quiet():
-            inner = BatchSampledQuantile(config_space=space, transfer_learning_evaluations=data, random_seed=seed)
-            base = classes["SingleObjectiveScheduler"](space, "loss", True, searcher=inner, random_seed=seed)
-        return _ask_tell(classes["AskTellScheduler"](base), "loss", -1.0)
+        def suggest(self) -> dict[str, Any] | None:
+            config = self._next_points_to_evaluate()
+            if config is None:
+                config = {k: v.sample(random_state=self.rng) if hasattr(v, "sample") else v for k, v in self.config_space.items()}
+            return config
 
-    raise ConfigError(f"unknown Syne Tune baseline {method!r}; known: {', '.join(METHODS)}")
+    def random_in_box(box: dict[str, Any], metric: str, do_minimize: bool, random_seed: int) -> Any:
+        return classes["SingleObjectiveScheduler"](
+            box, metric, do_minimize, searcher=SeededRandomSearcher(box, random_seed), random_seed=random_seed
+        )
+
+    with _quiet():
+        base = classes["BoundingBox"](
+            random_in_box, config_space=space, metric="score", transfer_learning_evaluations=data, do_minimize=False, random_seed=seed
+        )
+    return _ask_tell(classes["AskTellScheduler"](base), "score", 1.0)
+
+
+def _quantile(classes: dict[str, Any], space: dict[str, Any], train: History, candidates: list[str], seed: int) -> tuple[Ask, Tell]:
+    data = transfer_evaluations(train, candidates, space, "loss")  # the searcher always minimizes
+    if sum(len(d.hyperparameters) for d in data.values()) < 2:  # it holds out 10% to estimate its noise
+        return _nothing, _ignore
+    Quantile = classes["QuantileBasedSurrogateSearcher"]
+
+    class BatchSampledQuantile(Quantile):  # type: ignore[misc, valid-type]
+        # The searcher draws its 100,000 cached candidates one config at a time (seconds per
+        # fit); draw the same i.i.d. uniform configs from its own random state in batches.
+        def _sample_random_config(self) -> dict[str, Any]:
+            batch = getattr(self, "_batch", None)
+            if not batch:
+                size = 100_000
+                columns = {k: v.sample(size=size, random_state=self.random_state) if hasattr(v, "sample") else [v] * size for k, v in self.config_space.items()}
+                batch = self._batch = [dict(zip(columns, values)) for values in zip(*columns.values())]
+            return batch.pop()
+
+    with _quiet():
+        inner = BatchSampledQuantile(config_space=space, transfer_learning_evaluations=data, random_seed=seed)
+        base = classes["SingleObjectiveScheduler"](space, "loss", True, searcher=inner, random_seed=seed)
+    return _ask_tell(classes["AskTellScheduler"](base), "loss", -1.0)
 
 
 def _ask_tell(scheduler: Any, metric: str, sign: float) -> tuple[Ask, Tell]:

@@ -16,8 +16,9 @@ import numpy as np
 
 from domaintune.errors import ConfigError
 from domaintune.history import History
-from domaintune.meta._stats import Z95, paired_gap, within_noise_unpaired
+from domaintune.meta._markdown import markdown_table
 from domaintune.meta._table import DomainTable, domain_tables
+from domaintune.stats import paired_gap, within_noise_unpaired, z_value
 from domaintune.strategy import LEVELS, Strategy
 
 
@@ -83,7 +84,7 @@ def _gap(t: DomainTable, best: int, other: int) -> tuple[float, float, bool]:
         return 0.0, 0.0, False
     if t.outcomes is not None:
         mean, se = paired_gap(*t.paired(best, other))
-        return float(mean), float(se), bool(mean > Z95 * se)
+        return float(mean), float(se), bool(mean > z_value() * se)
     gap = float(t.values[best] - t.values[other])
     se = float(np.hypot(t.stderr[best], t.stderr[other]))
     return gap, se, not within_noise_unpaired(gap, float(t.stderr[best]), float(t.stderr[other]))
@@ -103,15 +104,14 @@ def winners_markdown(report: dict[str, Any]) -> str:
         f"**{report['beyond_noise']} of {report['domains']}**; distinct winners: {report['distinct_winners']} "
         f"({report['distinct_winners_beyond_noise']} among the domains beyond noise).",
         "",
-        "| domain | best strategy | levels | best | single best | gap ± 1.96 SE | beyond noise |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in report["per_domain"]:
-        lines.append(
-            f"| {r['domain']} | {r['best']['label']} | {'+'.join(r['levels'])} | {r['best_value']:.3f} ({r['questions']} q) | "
-            f"{r['single_best_value']:.3f} | {r['gap']:+.3f} ± {Z95 * r['gap_se']:.3f} | {'yes' if r['beyond_noise'] else 'tie'} |"
-        )
-    lines += ["", "| level | its best is the domain's best | within noise of it |", "|---|---|---|"]
-    for level, entry in report["levels"].items():
-        lines.append(f"| {level} | {len(entry['wins'])}: {', '.join(entry['wins']) or '-'} | {len(entry['tied'])}: {', '.join(entry['tied']) or '-'} |")
+    rows = [
+        [r["domain"], r["best"]["label"], "+".join(r["levels"]), f"{r['best_value']:.3f} ({r['questions']} q)",
+         f"{r['single_best_value']:.3f}", f"{r['gap']:+.3f} ± {z_value() * r['gap_se']:.3f}", "yes" if r["beyond_noise"] else "tie"]
+        for r in report["per_domain"]
+    ]
+    lines += markdown_table(["domain", "best strategy", "levels", "best", "single best", "gap ± 1.96 SE", "beyond noise"], rows)
+    levels = [[level, f"{len(entry['wins'])}: {', '.join(entry['wins']) or '-'}", f"{len(entry['tied'])}: {', '.join(entry['tied']) or '-'}"]
+              for level, entry in report["levels"].items()]
+    lines += ["", *markdown_table(["level", "its best is the domain's best", "within noise of it"], levels)]
     return "\n".join(lines) + "\n"

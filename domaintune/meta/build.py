@@ -10,115 +10,33 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from domaintune.errors import ConfigError, json_objects
+from domaintune.meta._cells import complete_domains, final_cells, to_history
+from domaintune.meta._design import Design, Rung, asked, environment, halving_plan, load_design
+from domaintune.strategy import Strategy
 
-from domaintune.errors import ConfigError
-from domaintune.errors import json_objects
-from domaintune.history import strategy_key
-from domaintune.strategy import Strategy, format_validation_error
-
-
-class Rung(BaseModel):
-    """One fidelity of successive halving: questions per cell, and how many strategies per domain
-    reach it (``keep``: a share of the previous rung's, best first, or a count when >= 1)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    questions: int = Field(ge=1)
-    keep: float = Field(1.0, gt=0)
-
-    def survivors(self, n: int) -> int:
-        return max(1, min(n, int(self.keep) if self.keep >= 1 else math.ceil(self.keep * n)))
-
-
-class Design(BaseModel):
-    """Which strategies on which domains, how many validation questions per cell; with ``halving``,
-    every strategy is screened on every domain at the first rung's questions and only the best of
-    each rung is refined at the next (successive halving on the table itself)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    view: str = "definition_to_term"  # glossaries' view; a domain of another task kind is asked in its own
-    questions: int = Field(40, ge=1)
-    seed: int = 0
-    runner: dict[str, Any] = Field(default_factory=dict)
-    domains: list[str] = Field(min_length=1)
-    strategies: list[dict[str, Any]] = Field(min_length=1)
-    halving: list[Rung] = Field(default_factory=list)
-
-    @field_validator("halving")
-    @classmethod
-    def _growing(cls, rungs: list[Rung]) -> list[Rung]:
-        for before, after in zip(rungs, rungs[1:]):
-            if after.questions <= before.questions:
-                raise ValueError(f"halving: each rung needs more questions than the one before ({before.questions} then {after.questions})")
-        return rungs
-
-    @field_validator("strategies")
-    @classmethod
-    def _valid_strategies(cls, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        active = [Strategy.from_dict(v, where=f"strategies[{i}]").active() for i, v in enumerate(values)]
-        keys = [strategy_key(a) for a in active]
-        duplicates = {k for k in keys if keys.count(k) > 1}
-        if duplicates:
-            raise ValueError(f"the same strategy appears twice: {sorted(duplicates)[0]}")
-        return active
-
-    def cells(self) -> Iterator[tuple[str, int]]:
-        """(domain, strategy index), domain by domain: a finished prefix is a complete table."""
-        for domain in self.domains:
-            for index in range(len(self.strategies)):
-                yield domain, index
-
-
-def load_design(path: str | Path) -> Design:
-    path = Path(path)
-    try:
-        values = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read the design: {error}") from None
-    try:
-        return Design.model_validate(values)
-    except ValidationError as error:
-        raise ConfigError(format_validation_error(error, str(path))) from None
-
-
-def environment() -> dict[str, Any]:
-    """Machine and package versions, recorded with the data."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    packages = {}
-    for name in ("domaintune", "torch", "transformers", "peft", "bm25s", "sentence-transformers"):
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = None
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), cpu)
-    return {
-        "machine": platform.machine(),
-        "processor": cpu,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "packages": packages,
-    }
-
-
-def asked(domain: Any, view: str) -> Any:
-    """The domain as a design asks it: a design's view is the one its glossaries are asked in;
-    a domain of another task kind (multiple choice, qa) is asked in its own."""
-    return domain.view(view if view in domain.views or domain.task == "glossary" else domain.views[0])
+__all__ = [
+    "Design",
+    "Rung",
+    "asked",
+    "build",
+    "build_halving",
+    "complete_domains",
+    "environment",
+    "evaluate_cell",
+    "final_cells",
+    "halving_plan",
+    "load_design",
+    "read_cells",
+    "score_strategy",
+    "to_history",
+]
 
 
 def score_strategy(domain_name: str, view: str, values: dict[str, Any], settings: Any, split: str = "validation") -> dict[str, Any]:
@@ -203,17 +121,6 @@ def _domain_done(domain: str, evaluated: int, failed: int, commit: bool, out: Pa
     if commit and evaluated:
         _commit(out, f"{what}: {domain} {'incomplete' if failed else 'complete'}")
         _commit(header, f"{what}: environment")
-
-
-def halving_plan(design: Design, rows: list[dict[str, Any]], domain: str, rung: int) -> list[int]:
-    """Strategy indices of ``domain`` to evaluate at ``rung``: all at rung 0, then the best
-    ``keep`` of those recorded at the rung before (by accuracy, ties by index)."""
-    if rung == 0:
-        return list(range(len(design.strategies)))
-    before = design.halving[rung - 1].questions
-    previous = {r["index"]: r for r in rows if r["domain"] == domain and r.get("rung") == rung - 1 and r["fidelity"]["questions"] >= min(before, r["questions"])}
-    ranked = sorted(previous, key=lambda i: (-previous[i]["accuracy"], i))
-    return ranked[: design.halving[rung].survivors(len(ranked))]
 
 
 def build_halving(
@@ -328,65 +235,3 @@ def build(
             evaluated, failed = _evaluate(pool, jobs, out, line, log)
             _domain_done(domain, evaluated, failed, commit, out, header, f"meta-dataset ({len(design.strategies)} strategies)", log)
     return read_cells(out)
-
-
-def complete_domains(design: Design, rows: list[dict[str, Any]]) -> list[str]:
-    """The design's domains whose row is done: every strategy at the design's questions or, with
-    halving, every rung's planned cells."""
-    if design.halving:
-        have = {(r["domain"], r["index"], r.get("rung")) for r in rows}
-        return [
-            d for d in design.domains
-            if all((d, i, rung) in have for rung in range(len(design.halving)) for i in halving_plan(design, rows, d, rung))
-        ]
-    have = {(r["domain"], r["index"]) for r in rows if r["questions"] >= design.questions}
-    return [d for d in design.domains if all((d, i) in have for i in range(len(design.strategies)))]
-
-
-def final_cells(design: Design, rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(domain, strategy index) -> the cell that counts, for the complete domains: the one at the
-    design's questions or, with halving, at the highest rung the strategy reached."""
-    complete = set(complete_domains(design, rows))
-    if design.halving:
-        cells: dict[tuple[str, int], dict[str, Any]] = {}
-        for r in rows:
-            key = (r["domain"], r["index"])
-            if r["domain"] in complete and (key not in cells or r.get("rung", 0) >= cells[key].get("rung", 0)):
-                cells[key] = r
-        return dict(sorted(cells.items()))
-    return dict(sorted({(r["domain"], r["index"]): r for r in rows if r["domain"] in complete and r["questions"] >= design.questions}.items()))
-
-
-def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:
-    """The ids of the questions a cell scored, for cells recorded before ids were kept: the same
-    seeded sample drawn again, when the domain is still the one the cell scored (same fingerprint)."""
-    from domaintune.domains import load_domain
-    from domaintune.errors import DomainError
-    from domaintune.runners import question_id, scored_rows
-
-    try:
-        domain = load_domain(row["domain"]).view(row["view"])
-    except DomainError:
-        return None  # a domain that is gone: the cell keeps its outcomes, unpaired
-    if domain.fingerprint != row["fingerprint"]:
-        return None
-    return [question_id(q) for q in scored_rows(domain, "validation", row["questions"], seed)]
-
-
-def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
-    """The complete domains' cells that count (``final_cells``) as history records (validation
-    split, with standard errors, outcomes and question ids)."""
-    from domaintune.history import History, Record
-
-    latest = final_cells(design, rows)
-    return History(
-        [
-            Record(
-                domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
-                steps=int(r.get("steps", 0)), metric="accuracy", value=r["accuracy"], stderr=r["stderr"],
-                cost=r["cost"], split="validation", base_model=Path(r["model"]).name, source=source,
-                questions=r["questions"], question_ids=r.get("question_ids") or _question_ids(r, design.seed), outcomes=r.get("outcomes"),
-            )
-            for r in latest.values()
-        ]
-    )

@@ -25,64 +25,70 @@ transformers, sentence-transformers) happen only inside the functions that need 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-import random
-import re
-import tempfile
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
-from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from domaintune.errors import ConfigError
+from domaintune.errors import ConfigError, DomainError
+from domaintune.meta._feature_cache import (
+    CACHE_FOLDER,
+    FEATURES_VERSION,
+    MEMORY,
+    SAMPLE_SEED,
+    cache_root,
+    cached,
+    clear_memory_cache,
+    split_rows,
+    seeded_sample,
+    view_name,
+    words,
+)
+from domaintune.meta._model_features import (
+    CONTROL_DOMAIN,
+    CONTROL_VIEW,
+    EMBEDDED_QUESTIONS,
+    EMBEDDER,
+    PERPLEXITY_TEXTS,
+    PROBE_QUESTIONS,
+    embedding,
+    probe,
+)
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
+    from domaintune.history import History
     from domaintune.runners import RunnerSettings
+
+__all__ = [
+    "ALL_GROUPS",
+    "CACHE_FOLDER",
+    "CONTROL_DOMAIN",
+    "CONTROL_VIEW",
+    "EMBEDDED_QUESTIONS",
+    "EMBEDDER",
+    "FEATURES_VERSION",
+    "FEATURE_GROUPS",
+    "MODEL_FREE_GROUPS",
+    "PERPLEXITY_TEXTS",
+    "PROBE_QUESTIONS",
+    "SAMPLE_SEED",
+    "cache_root",
+    "clear_memory_cache",
+    "domain_features",
+    "feature_group",
+    "feature_table",
+    "select_groups",
+]
 
 FEATURE_GROUPS = ("data", "corpus", "probe", "embedding")
 ALL_GROUPS = FEATURE_GROUPS
 MODEL_FREE_GROUPS = ("data", "corpus")  # no model weights loaded (data still uses the tokenizer)
-CONTROL_DOMAIN = "wordnet"  # general English: the reference for embedding.control_distance
-CONTROL_VIEW = "definition_to_term"  # the control's view for domains whose view it lacks
-EMBEDDER = "all-MiniLM-L6-v2"
 RECALL_QUESTIONS = 200  # validation questions whose answers are looked for in retrieved passages
 RECALL_TOP_K = 3  # passages retrieved per question (BM25, whole passages), as a top-3 strategy would
-PROBE_QUESTIONS = 24  # validation questions scored zero-shot
-PERPLEXITY_TEXTS = 64  # train texts whose log perplexity is measured
-EMBEDDED_QUESTIONS = 256  # train questions embedded (a seeded sample when there are more)
-SAMPLE_SEED = 0  # fixes every sample above, whatever the sweep's seed
-FEATURES_VERSION = "1"  # bump when a computation changes: old disk entries are then ignored
-CACHE_FOLDER = "meta_features"
-
-_MEMORY: dict[str, dict[str, Any]] = {}  # in-process cache of disk-cacheable entries
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower())
 
 
 def _viewed(domain: Domain) -> Domain:
     return domain.view() if domain.task == "glossary" and not domain.view_name else domain
-
-
-def _view_name(viewed: Domain) -> str:
-    return viewed.view_name or viewed.views[0]
-
-
-def _sample(items: list[Any], n: int) -> list[Any]:
-    items = list(items)
-    return items if len(items) <= n else random.Random(SAMPLE_SEED).sample(items, n)
-
-
-def _rows(viewed: Domain, split: str) -> list[tuple[str, str]]:
-    from domaintune.domains import answer_text
-
-    return [(r["question"], answer_text(r)) for r in viewed.splits.get(split, [])]
 
 
 def _item_key(question: str, answer: str, view: str) -> str:
@@ -125,80 +131,43 @@ def select_groups(features: dict[str, float], groups: Iterable[str]) -> dict[str
     return {k: v for k, v in features.items() if feature_group(k) in keep}
 
 
-def clear_memory_cache() -> None:
-    """Forget in-process values (the disk cache stays)."""
-    _MEMORY.clear()
+def feature_table(
+    history: History,
+    groups: Iterable[str] = MODEL_FREE_GROUPS,
+    settings: RunnerSettings | None = None,
+    view: str | None = None,
+    skipped: list[str] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Domain -> meta-features, for every domain of ``history``, each loaded in the view its records
+    were asked in (``view``: in that one). A recorded domain not installed here is an error, or,
+    given a ``skipped`` list, left out with its reason appended there."""
+    from domaintune.domains import load_domain
 
-
-# --- the disk cache -----------------------------------------------------------------------
-
-
-def cache_root(settings: RunnerSettings) -> Path:
-    """``<settings.cache_dir or the domaintune cache dir>/meta_features``."""
-    from domaintune.lm import default_cache_dir
-
-    return Path(settings.cache_dir or default_cache_dir()).expanduser() / CACHE_FOLDER
-
-
-def _cached(entry: str, viewed: Domain, model: str, settings: RunnerSettings, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``compute()`` once per (entry, fingerprint, view, model, version): memory, then disk, then compute."""
-    key = {"entry": entry, "fingerprint": viewed.fingerprint, "view": _view_name(viewed), "model": model, "version": FEATURES_VERSION}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache_root(settings) / entry / f"{viewed.fingerprint}-{key['view']}-{digest}.json"
-    memory_key = str(path)
-    if memory_key in _MEMORY:
-        return _MEMORY[memory_key]
-    values = None
-    if path.exists():
+    groups = tuple(groups)
+    out: dict[str, dict[str, float]] = {}
+    for domain, recorded in {r.domain: r.view for r in history}.items():
         try:
-            stored = json.loads(path.read_text())
-            values = stored["values"] if stored.get("key") == key else None
-        except (OSError, ValueError, KeyError, TypeError):
-            values = None  # unreadable or foreign: recompute and overwrite
-    if values is None:
-        values = compute()
-        _write_json(path, {"key": key, "domain": viewed.name, "values": values})
-    _MEMORY[memory_key] = values
-    return values
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write through a temporary sibling and rename: a concurrent reader never sees half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache dir costs recomputation, never an error
-
-
-@contextmanager
-def _torch_threads(n: int):
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+            out[domain] = domain_features(load_domain(domain).view(view or recorded or None), groups, settings)
+        except DomainError as error:
+            if skipped is None:
+                raise
+            skipped.append(f"{domain}: {error}")
+    return out
 
 
 # --- data ---------------------------------------------------------------------------------
 
 
 def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
-    view = _view_name(viewed)
-    rows = _rows(viewed, "train")
+    view = view_name(viewed)
+    rows = split_rows(viewed, "train")
     memory_key = f"data:{viewed.fingerprint}:{view}"
-    if memory_key not in _MEMORY:
-        questions = [_words(q) for q, _ in rows]
-        answers = [_words(a) for _, a in rows]
+    if memory_key not in MEMORY:
+        questions = [words(q) for q, _ in rows]
+        answers = [words(a) for _, a in rows]
         tokens = [w for ws in questions + answers for w in ws]
         n = max(1, len(rows))
-        _MEMORY[memory_key] = {
+        MEMORY[memory_key] = {
             "log_train_size": math.log(n),
             "question_words": sum(map(len, questions)) / n,
             "answer_words": sum(map(len, answers)) / n,
@@ -206,7 +175,7 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
             "type_token_ratio": len(set(tokens)) / max(1, len(tokens)),
             "term_to_definition": float(view == "term_to_definition"),
         }
-    out = dict(_MEMORY[memory_key])
+    out = dict(MEMORY[memory_key])
 
     def tokens_per_word() -> dict[str, float]:
         from domaintune.lm import load_tokenizer
@@ -214,9 +183,9 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
         tokenizer = load_tokenizer(settings.model, settings.cache_dir, settings.trust_remote_code)
         texts = [f"{q} {a}" for q, a in rows]
         tokens = sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]) if texts else 0
-        return {"tokens_per_word": tokens / max(1, sum(len(_words(t)) for t in texts))}
+        return {"tokens_per_word": tokens / max(1, sum(len(words(t)) for t in texts))}
 
-    out.update(_cached("tokenizer", viewed, settings.model, settings, tokens_per_word))
+    out.update(cached("tokenizer", viewed, settings.model, settings, tokens_per_word))
     return out
 
 
@@ -224,20 +193,20 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
 
 
 def _corpus(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
-    view = _view_name(viewed)
+    view = view_name(viewed)
     memory_key = f"corpus:{viewed.fingerprint}:{view}"  # the fingerprint hashes splits and corpus
-    if memory_key not in _MEMORY:
-        keys = [_item_key(q, a, view).strip().lower() for q, a in _rows(viewed, "validation")]
+    if memory_key not in MEMORY:
+        keys = [_item_key(q, a, view).strip().lower() for q, a in split_rows(viewed, "validation")]
         titles = {str(p.get("title", "")).strip().lower() for p in viewed.corpus}
         text = "\n".join(f"{p.get('title', '')} {p.get('text', '')}".lower() for p in viewed.corpus)
         n = max(1, len(keys))
-        _MEMORY[memory_key] = {
+        MEMORY[memory_key] = {
             "log_passages": math.log1p(len(viewed.corpus)),
             "coverage": sum(k in titles for k in keys) / n,  # validation items with a passage of their own
             "mentioned": sum(k in text for k in keys) / n,  # validation items named anywhere in the corpus
             "answer_recall": _answer_recall(viewed),
         }
-    return _MEMORY[memory_key]
+    return MEMORY[memory_key]
 
 
 def _answer_recall(viewed: Domain) -> float:
@@ -249,110 +218,16 @@ def _answer_recall(viewed: Domain) -> float:
 
     search = retriever(viewed, "bm25", 0)
     shares = []
-    for question, answer in _sample(_rows(viewed, "validation"), RECALL_QUESTIONS):
-        wanted = set(_words(answer))
-        found = set(_words(" ".join(search.search(question, RECALL_TOP_K))))
+    for question, answer in seeded_sample(split_rows(viewed, "validation"), RECALL_QUESTIONS):
+        wanted = set(words(answer))
+        found = set(words(" ".join(search.search(question, RECALL_TOP_K))))
         shares.append(len(wanted & found) / max(1, len(wanted)))
     return sum(shares) / max(1, len(shares))
-
-
-# --- probe --------------------------------------------------------------------------------
-
-
-def _probe(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
-    return _cached("probe", viewed, settings.model, settings, lambda: _compute_probe(viewed, settings))
-
-
-def _compute_probe(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
-    """Zero-shot through the runner (plain template, mean scoring), then log perplexity."""
-    import torch
-
-    from domaintune.lm import load_model
-    from domaintune.runners import make_runner
-    from domaintune.strategy import Strategy
-
-    # The probe always asks the same seeded validation questions (never the test split) of the real model.
-    probe = settings.model_copy(update={"kind": "lm", "questions": PROBE_QUESTIONS, "seed": SAMPLE_SEED})
-    texts = _sample(viewed.texts("train"), PERPLEXITY_TEXTS)
-    with _torch_threads(settings.threads):
-        result = make_runner(probe).run(viewed, Strategy())
-        zero_shot = result.metrics["f1" if viewed.task == "qa" else "accuracy"]
-        torch.manual_seed(SAMPLE_SEED)
-        model, tokenizer = load_model(settings.model, settings.cache_dir, settings.trust_remote_code)
-        log_perplexity = _log_perplexity(model, tokenizer, texts, settings.max_length)
-    return {"zero_shot": zero_shot, "log_perplexity": log_perplexity}
-
-
-def _log_perplexity(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 16) -> float:
-    """Mean negative log-likelihood per predicted token over the texts (each starting after BOS/EOS)."""
-    import torch
-
-    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-    encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-    encoded = [([start] if start is not None else []) + ids for ids in encoded]
-    encoded = sorted((ids[:max_length] for ids in encoded if len(ids) >= 2), key=len)
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(encoded), batch_size):
-            batch = encoded[i : i + batch_size]
-            width = max(map(len, batch))
-            ids = torch.full((len(batch), width), tokenizer.pad_token_id or 0, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, seq in enumerate(batch):
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            targets, keep = ids[:, 1:], mask[:, 1:].bool()
-            nll = -torch.log_softmax(logits, dim=-1).gather(2, targets.unsqueeze(2)).squeeze(2)
-            total += float(nll[keep].sum())
-            count += int(keep.sum())
-    return total / max(1, count)
-
-
-# --- embedding ----------------------------------------------------------------------------
-
-
-def _centroid(viewed: Domain, settings: RunnerSettings) -> dict[str, Any]:
-    """{"spread": mean Euclidean distance of unit question embeddings to their mean, "centroid": the mean}."""
-
-    def compute() -> dict[str, Any]:
-        import numpy as np
-
-        from domaintune.lm import embed
-
-        questions = _sample([q for q, _ in _rows(viewed, "train")], EMBEDDED_QUESTIONS)
-        with _torch_threads(settings.threads):
-            vectors = np.asarray(embed(questions), dtype=np.float64)
-        centroid = vectors.mean(axis=0)
-        spread = float(np.linalg.norm(vectors - centroid, axis=1).mean())
-        return {"spread": spread, "centroid": [round(float(x), 7) for x in centroid]}
-
-    return _cached("embedding", viewed, EMBEDDER, settings, compute)
-
-
-@lru_cache(maxsize=8)
-def _control(view: str) -> Domain:
-    from domaintune.domains import load_domain
-
-    control = load_domain(CONTROL_DOMAIN)
-    return control.view(view if view in control.views else CONTROL_VIEW)
-
-
-def _embedding(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
-    own = _centroid(viewed, settings)
-    control = _control(_view_name(viewed))
-    if control.fingerprint == viewed.fingerprint and _view_name(control) == _view_name(viewed):
-        distance = 0.0
-    else:
-        a, b = own["centroid"], _centroid(control, settings)["centroid"]
-        norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(x * x for x in b))
-        distance = max(0.0, 1.0 - sum(x * y for x, y in zip(a, b)) / norm) if norm else 1.0
-    return {"spread": own["spread"], "control_distance": distance}
 
 
 _GROUPS: dict[str, Callable[[Domain, RunnerSettings], dict[str, float]]] = {
     "data": _data,
     "corpus": _corpus,
-    "probe": _probe,
-    "embedding": _embedding,
+    "probe": probe,
+    "embedding": embedding,
 }

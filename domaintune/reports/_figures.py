@@ -1,15 +1,14 @@
-"""Interactive figures (plotly) for a sweep, a domain and the history, and the one place that
-turns figures into HTML that opens offline (plotly.js embedded once per page, never a CDN).
+"""Interactive figures (plotly) for a sweep, a domain and the history; ``_html`` puts them on a page.
 
-Every trial is named by its strategy (``N · label``), never by a Ray id. PNG fallbacks for the
-MLflow artifact list are in ``domaintune.plots`` (matplotlib; kaleido needs a Chrome download).
+Every trial is named by its strategy (``N · label``), never by a Ray id. The PNG copies logged to
+MLflow under ``plots/`` are drawn by ``_png`` (matplotlib); its docstring says why not from these.
 """
 
 from __future__ import annotations
 
-import html
-import math
 from typing import TYPE_CHECKING, Any
+
+from domaintune.history import best_of, direction_sign
 
 if TYPE_CHECKING:
     from domaintune.reports._story import SweepStory, TrialStory
@@ -52,7 +51,7 @@ def history_figure(story: SweepStory) -> Any:
             )
         )
     best, running = [], None
-    better = max if story.direction == "maximize" else min
+    better = best_of(story.direction)
     for t in scored:
         running = t.metric if running is None else better(running, t.metric)
         best.append(running)
@@ -169,7 +168,7 @@ def cost_figure(story: SweepStory, front: list[str] | None = None) -> Any:
     import plotly.graph_objects as go
 
     scored = [t for t in story.trials if t.metric is not None]
-    sign = 1 if story.direction == "maximize" else -1
+    sign = direction_sign(story.direction)
     if front is None:  # the trials no other is both cheaper (or as cheap) and better than
         front = [
             t.trial_id for t in scored
@@ -203,48 +202,46 @@ def pareto_figure(story: SweepStory, trials: list[dict[str, Any]], objective: st
     return fig
 
 
-def plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
+def domain_figure(sweeps: list[dict[str, Any]]) -> Any:
+    """A domain's sweeps over time: each one's best validation score (95% interval), by domain version."""
+    from datetime import datetime
 
-    return get_plotlyjs()
+    import plotly.graph_objects as go
 
-
-def figure_div(figure: Any) -> str:
-    """A figure's div and inline script; plotly.js itself comes once per page from ``page``."""
-    return figure.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
-
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;color:#222;padding:0 1rem}
-h1{font-size:1.6rem} h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0} th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4} td.num{text-align:right;font-variant-numeric:tabular-nums} .muted{color:#777} ul.story li{margin:.25rem 0}
-.tag{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#eef;font-size:.8rem}
-"""
-
-
-def page(title: str, sections: list[tuple[str, str]]) -> str:
-    """One self-contained HTML page: inline CSS, plotly.js inline once, no external resources."""
-    body = "\n".join(f"<section><h2>{html.escape(heading)}</h2>\n{content}</section>" if heading else content for heading, content in sections)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title><style>{CSS}</style>"
-        f"<script type=\"text/javascript\">{plotly_js()}</script></head>\n"
-        f"<body><h1>{html.escape(title)}</h1>\n{body}\n"
-        "<p class=\"muted\">Made by domaintune; opens offline (plotly.js is embedded).</p></body></html>\n"
-    )
+    fig = go.Figure()
+    for version in sorted({s["version"] for s in sweeps}):
+        mine = [s for s in sweeps if s["version"] == version and s["best_validation"] is not None]
+        fig.add_trace(go.Scatter(
+            x=[datetime.fromtimestamp(s["started"] / 1000) for s in mine], y=[s["best_validation"] for s in mine], mode="markers+lines",
+            name=f"version {version}", text=[s["best_strategy"] for s in mine],
+            error_y={"type": "data", "symmetric": False, "array": [(s["validation_ci95"] or [0, s["best_validation"]])[1] - s["best_validation"] for s in mine],
+                     "arrayminus": [s["best_validation"] - (s["validation_ci95"] or [s["best_validation"]])[0] for s in mine]},
+        ))
+    fig.update_xaxes(type="date", title="sweep start")
+    fig.update_layout(title="Best validation score of each sweep (95% intervals), by domain version", yaxis_title="best validation")
+    return fig
 
 
-def table(columns: list[str], rows: list[list[Any]]) -> str:
-    """An HTML table; numbers are right-aligned, everything is escaped."""
+def matrix_figure(report: dict[str, Any]) -> Any:
+    """The history as a heat map: domains x strategies, the validation score in each cell."""
+    import plotly.graph_objects as go
 
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f'<td class="num">{"-" if math.isnan(value) else f"{value:.3f}"}</td>'
-        if isinstance(value, int) and not isinstance(value, bool):
-            return f'<td class="num">{value}</td>'
-        return f"<td>{html.escape('-' if value is None else str(value))}</td>"
+    strategies = [s["label"] for s in report["strategies"]]
+    domains = report["domains"]
+    z = [[report["matrix"][d].get(s) for s in strategies] for d in domains]
+    fig = go.Figure(go.Heatmap(z=z, x=strategies, y=domains, colorscale="Viridis", colorbar={"title": "validation"}, hovertemplate="%{y}<br>%{x}<br>%{z:.3f}<extra></extra>"))
+    fig.update_layout(title="Domains x strategies (validation score)", height=300 + 22 * len(domains), xaxis={"tickangle": 35}, margin={"b": 260})
+    return fig
 
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+def lodo_figure(report: dict[str, Any]) -> Any:
+    """Leave one domain out: each held-out domain's regret after the first and after n proposals."""
+    import plotly.graph_objects as go
+
+    lodo = report["lodo"]
+    fig = go.Figure([
+        go.Bar(name="regret after proposal 1", x=[x["domain"] for x in lodo], y=[x["regret_at_1"] for x in lodo]),
+        go.Bar(name=f"regret after {report['n']} proposals", x=[x["domain"] for x in lodo], y=[x["regret_at_n"] for x in lodo]),
+    ])
+    fig.update_layout(barmode="group", title=f"Leave one domain out: {report['learner']} proposals (0 = the domain's best recorded strategy, 1 = its worst)", yaxis_title="normalized regret")
+    return fig

@@ -1,19 +1,43 @@
-"""Figures logged on a sweep's parent run (matplotlib, headless)."""
+"""The PNG copies of a sweep's figures, logged on its parent run under ``plots/`` (matplotlib, headless).
+
+Why a second library: MLflow shows a run's PNG artifacts as images, and the interactive figures
+(``_figures``, plotly) can only become PNGs through kaleido, which downloads a Chrome build on first
+use and fails offline (sweeps run on cluster nodes and in CI without network). So each PNG here is
+drawn by matplotlib from the same sweep data as its plotly figure (the ``SweepStory``, the trials),
+and nothing else draws a PNG. ``report.html`` on the same run carries the interactive ones.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from domaintune.history import best_of
 
-def sweep_figures(
-    order: list[str], curves: dict[str, list[tuple[int, float]]], metric: str, mode: str, labels: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """``trials``: the metric at every report of every trial (legend: the strategies);
-    ``progress``: best so far by trial."""
+
+def _pyplot() -> Any:
+    """pyplot on the headless backend (sweeps run without a display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _yerr(t: Any) -> list[list[float]] | None:
+    """A trial's 95% interval as error bars; an interval need not hold the point (a Wilson
+    interval near 0 or 1), so never a negative bar."""
+    if not t.interval:
+        return None
+    return [[max(0.0, t.metric - t.interval[0])], [max(0.0, t.interval[1] - t.metric)]]
+
+
+def sweep_pngs(
+    order: list[str], curves: dict[str, list[tuple[int, float]]], metric: str, mode: str, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``trials``: the metric at every report of every trial (legend: the strategies);
+    ``progress``: best so far by trial."""
+    plt = _pyplot()
 
     figures = {}
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -35,7 +59,7 @@ def sweep_figures(
     finals = [curves[t][-1][1] for t in order if curves.get(t)]
     best, running = [], None
     for value in finals:
-        running = value if running is None else (max(running, value) if mode == "max" else min(running, value))
+        running = value if running is None else best_of(mode)(running, value)
         best.append(running)
     ax.plot(range(1, len(finals) + 1), finals, "o", label="trial")
     ax.step(range(1, len(best) + 1), best, where="post", label="best so far")
@@ -47,12 +71,9 @@ def sweep_figures(
     return figures
 
 
-def pareto_figure(trials: list[Any], front: list[str], metric: str, cost: str) -> Any:
+def pareto_png(trials: list[Any], front: list[str], metric: str, cost: str) -> Any:
     """Every finished trial on (cost, metric), the Pareto front highlighted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     key = cost[len("cost.") :] if cost.startswith("cost.") else cost
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -74,26 +95,22 @@ def _shorten(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def story_png(story: Any) -> Any:
+def history_png(story: Any) -> Any:
     """PNG fallback of the optimization history: every trial with its 95% interval, warm-start
     trials marked, best so far; the legend names strategies."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     markers = {"baseline": ("D", "tab:gray"), "configured": ("s", "tab:brown"), "proposal": ("*", "tab:red"), "search": ("o", "tab:blue")}
     fig, ax = plt.subplots(figsize=(9, 4.5))
     scored = [t for t in story.trials if t.metric is not None]
     for t in scored:
         marker, colour = markers[t.origin]
-        # An interval need not hold the point (e.g. a Wilson interval near 0 or 1): never a negative bar.
-        err = [[max(0.0, t.metric - t.interval[0])], [max(0.0, t.interval[1] - t.metric)]] if t.interval else None
+        err = _yerr(t)
         ax.errorbar([t.number], [t.metric], yerr=err, fmt=marker, color=colour, ms=11 if t.origin == "proposal" else 7, capsize=3,
                     label=_shorten(f"{t.number} · {t.label} ({t.origin})"))
     running, best = None, []
     for t in scored:
-        running = t.metric if running is None else (max if story.direction == "maximize" else min)(running, t.metric)
+        running = t.metric if running is None else best_of(story.direction)(running, t.metric)
         best.append(running)
     ax.step([t.number for t in scored], best, where="post", color="black", ls=":", label="best so far")
     ax.set_xlabel("trial (start order)")
@@ -106,18 +123,14 @@ def story_png(story: Any) -> Any:
 
 def levels_png(story: Any) -> Any:
     """PNG fallback of the levels side by side, each trial with its 95% interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     scored = [t for t in story.trials if t.metric is not None]
     groups = sorted({"+".join(t.levels) for t in scored})
     fig, ax = plt.subplots(figsize=(8, 4))
     for t in scored:
         x = groups.index("+".join(t.levels)) + (t.number % 5 - 2) * 0.06  # spread trials of one group
-        # An interval need not hold the point (e.g. a Wilson interval near 0 or 1): never a negative bar.
-        err = [[max(0.0, t.metric - t.interval[0])], [max(0.0, t.interval[1] - t.metric)]] if t.interval else None
+        err = _yerr(t)
         ax.errorbar([x], [t.metric], yerr=err, fmt="*" if t.origin == "proposal" else "o", capsize=3)
         ax.annotate(str(t.number), (x, t.metric), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xticks(range(len(groups)), groups)

@@ -8,29 +8,12 @@ it reads a ``SweepResult.to_dict()`` and the warm-start plan's ``to_dict()``, ne
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
-
-
-def wilson(p: float | None, n: int) -> tuple[float, float] | None:
-    """95% Wilson interval of a proportion measured on ``n`` questions; None when unknowable."""
-    if p is None or n <= 0 or not 0.0 <= p <= 1.0:
-        return None
-    z2 = Z95 * Z95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def difference(a: float, n_a: int, b: float, n_b: int) -> tuple[float, float, float]:
-    """a - b and its 95% normal interval (two independent proportions)."""
-    se = math.sqrt(max(a * (1 - a), 1e-12) / max(n_a, 1) + max(b * (1 - b), 1e-12) / max(n_b, 1))
-    d = a - b
-    return d, d - Z95 * se, d + Z95 * se
+from domaintune.history import direction_sign, strategy_key
+from domaintune.stats import difference, wilson
 
 
 def fmt_ci(value: float | None, n: int) -> str:
@@ -41,8 +24,9 @@ def fmt_ci(value: float | None, n: int) -> str:
     return f"{value:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}] (n={n})" if ci else "")
 
 
-def _key(point: dict[str, Any]) -> str:
-    return json.dumps(point, sort_keys=True, default=str)
+def fmt_interval(ci: list[float] | tuple[float, float] | None) -> str:
+    """``[0.57, 0.84]``, or ``-`` when there is no interval."""
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"
 
 
 def _matches(strategy: dict[str, Any], point: dict[str, Any]) -> bool:
@@ -111,7 +95,7 @@ def tell(result: dict[str, Any], warm_start: dict[str, Any] | None = None, quest
     """The story of one sweep from its result (``SweepResult.to_dict()``) and warm-start plan."""
     warm_start = warm_start or {}
     proposals = warm_start.get("proposals", [])
-    proposal_keys = {_key(p["point"]): (i, p) for i, p in enumerate(proposals, start=1)}
+    proposal_keys = {strategy_key(p["point"]): (i, p) for i, p in enumerate(proposals, start=1)}
     trials = result.get("trials", [])
     story = SweepStory(
         name=result.get("name", ""), domain=result.get("domain", ""), metric=result.get("metric", "accuracy"),
@@ -123,8 +107,8 @@ def tell(result: dict[str, Any], warm_start: dict[str, Any] | None = None, quest
         index = next((i for i, t in enumerate(trials) if i not in origins and _matches(t["strategy"], point)), None)
         if index is None:
             continue
-        if _key(point) in proposal_keys:
-            number, proposal = proposal_keys[_key(point)]
+        if strategy_key(point) in proposal_keys:
+            number, proposal = proposal_keys[strategy_key(point)]
             origins[index] = ("proposal", f"proposal {number}" + (f" ({learner})" if learner else "") + f": {proposal.get('reason', '')}", proposal.get("predicted"))
         elif is_zero_shot(trials[index]["strategy"]):
             origins[index] = ("baseline", "zero-shot baseline (search.points_to_evaluate)", None)
@@ -141,7 +125,7 @@ def tell(result: dict[str, Any], warm_start: dict[str, Any] | None = None, quest
                 run_id=t.get("run_id", ""), predicted=predicted,
             )
         )
-    sign = 1.0 if story.direction == "maximize" else -1.0
+    sign = direction_sign(story.direction)
     finished = sorted((t for t in story.trials if t.status == "FINISHED" and t.metric is not None), key=lambda t: (-sign * t.metric, t.number))  # type: ignore[operator]
     for t in finished:  # competition ranking: equal scores share a rank
         t.rank = 1 + sum(sign * o.metric > sign * t.metric for o in finished)  # type: ignore[operator]
@@ -191,7 +175,7 @@ def _sentences(story: SweepStory, n_proposed: int) -> list[str]:
     if story.first_proposal is not None and best is not story.first_proposal:
         lines.append(f"Best against the first proposal: {_compare(best, story.first_proposal, n, m)}.")
     if searched:
-        top = max(searched, key=lambda t: (1 if story.direction == "maximize" else -1) * t.metric)  # type: ignore[operator]
+        top = max(searched, key=lambda t: direction_sign(story.direction) * t.metric)  # type: ignore[operator]
         lines.append(f"The search's own {len(searched)} trials reached {fmt_ci(top.metric, n)} at best (trial {top.number}, {top.label}).")
     if story.test_score is not None:
         lines.append(f"Test {m} of the chosen strategy: {fmt_ci(story.test_score, story.test_questions)} (scored once, never used to choose).")

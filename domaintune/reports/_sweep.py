@@ -3,7 +3,6 @@ its MLflow run (``domaintune report SWEEP_RUN_ID``). Both paths go through ``Swe
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,38 +33,22 @@ class SweepInputs:
 
 def load_sweep(client: Any, run_id: str) -> SweepInputs:
     """A recorded sweep, read back from its MLflow run and its child runs."""
-    import json
-    import os
-    import tempfile
-    from pathlib import Path
+    from domaintune.tracking import Artifact, Tag, json_artifacts, metric_curve, sweep_run
 
-    from mlflow.exceptions import MlflowException
-
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
-        raise ConfigError(f"report: no run {run_id!r} in the tracking store {client.tracking_uri}") from None
-    if run.data.tags.get("domaintune.kind") != "sweep":
-        raise ConfigError(f"report: run {run_id} is not a domaintune sweep (its tag domaintune.kind is {run.data.tags.get('domaintune.kind')!r})")
-    names = {a.path for a in client.list_artifacts(run_id)}
-
-    def artifact(name: str, default: Any) -> Any:
-        if name not in names:
-            return default
-        with tempfile.TemporaryDirectory() as folder:
-            return json.loads(Path(client.download_artifacts(run_id, name, folder)).read_text())
-
-    result = artifact("summary.json", None)
+    run = sweep_run(client, run_id)
+    if run is None:
+        raise ConfigError(f"report: no run {run_id!r} in the tracking store {client.tracking_uri}")
+    if not run.is_sweep:
+        raise ConfigError(f"report: run {run_id} is not a domaintune sweep (its tag {Tag.KIND} is {run.tags.get(Tag.KIND)!r})")
+    found = json_artifacts(client, run_id, [Artifact.SUMMARY, Artifact.CONFIG, Artifact.SEARCH_SPACE, Artifact.WARM_START])
+    result = found.get(Artifact.SUMMARY)
     if result is None:
-        raise ConfigError(f"report: sweep run {run_id} has no summary.json (status {run.info.status}: it never finished)")
-    curves: dict[str, list[tuple[int, float]]] = {}
+        raise ConfigError(f"report: sweep run {run_id} has no {Artifact.SUMMARY} (status {run.status}: it never finished)")
     metric = result.get("metric", "accuracy")
-    for trial in result.get("trials", []):
-        if trial.get("run_id"):
-            curves[trial["trial_id"]] = [(m.step, m.value) for m in sorted(client.get_metric_history(trial["run_id"], metric), key=lambda m: m.step)]
-    return SweepInputs(result, artifact("config.json", {}), artifact("search_space.json", {}), artifact("warm_start.json", {}), curves)
+    curves = {t["trial_id"]: metric_curve(client, t["run_id"], metric) for t in result.get("trials", []) if t.get("run_id")}
+    return SweepInputs(
+        result, found.get(Artifact.CONFIG, {}), found.get(Artifact.SEARCH_SPACE, {}), found.get(Artifact.WARM_START, {}), curves,
+    )
 
 
 def _distributions(space: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +60,8 @@ def _distributions(space: dict[str, Any]) -> dict[str, Any]:
 def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
     """The report as one JSON-ready object."""
     from domaintune.reports._figures import lever_importance
-    from domaintune.reports._story import tell, wilson
+    from domaintune.reports._story import tell
+    from domaintune.stats import wilson
 
     result = inputs.result
     story = tell(result, inputs.warm_start, inputs.questions, inputs.learner)
@@ -123,7 +107,7 @@ def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
 
 
 def sweep_figures(inputs: SweepInputs, report: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The sweep's interactive figures by artifact name (``plots/<name>.html`` / PNG)."""
+    """The sweep's interactive figures by name, as the HTML report shows them."""
     from domaintune.reports import _figures as ph
     from domaintune.reports._story import tell
 
@@ -146,40 +130,15 @@ def sweep_figures(inputs: SweepInputs, report: dict[str, Any] | None = None) -> 
 
 def sweep_html(inputs: SweepInputs, report: dict[str, Any] | None = None) -> str:
     """One self-contained page: the story, the best strategy, the trials and every figure."""
-    from domaintune.reports import _figures as ph
+    from domaintune.reports._html import render
 
     report = report or sweep_report(inputs)
-    best = report["best"]
-    story = "<ul class=\"story\">" + "".join(f"<li>{html.escape(line)}</li>" for line in report["story"]) + "</ul>"
-    budget = report["budget"]
-    facts = ph.table(
-        ["domain", "view", "fingerprint", "metric", "trials", "questions per trial", "test questions", "seconds", "MLflow run"],
-        [[report["domain"], report["view"], report["domain_fingerprint"], f"{report['metric']} ({report['direction']})", budget["trials"],
-          budget["questions"], budget["test_questions"], round(float(report["seconds"] or 0)), report["sweep_run_id"]]],
-    )
-    best_table = ph.table(
-        ["strategy", "validation", "95% CI", "test", "95% CI", "test questions"],
-        [[best["label"], best["validation"], _ci(best["validation_ci95"]), best["test"], _ci(best["test_ci95"]), best["test_questions"]]],
-    )
-    trials = ph.table(
-        ["#", "strategy", "from", "status", f"validation {report['metric']}", "95% CI", "rank", "levels", "cost s", "predicted"],
-        [[t["number"], t["strategy"], t["origin_detail"], t["status"], t["metric"], _ci(t["ci95"]), t["rank"], "+".join(t["levels"]), t["cost_seconds"], t["predicted"]]
-         for t in report["trials"]],
-    )
-    sections = [("", story), ("Sweep", facts), ("Chosen strategy", best_table), ("Trials (N · strategy, as the MLflow child runs are named)", trials)]
-    titles = {"history": "Optimization history", "curves": "Learning curves", "parallel": "Levers", "importance": "Lever importance",
-              "levels": "Levels side by side", "cost": "Cost against quality", "pareto": "Pareto front"}
-    for name, figure in sweep_figures(inputs, report).items():
-        sections.append((titles.get(name, name), ph.figure_div(figure)))
-    return ph.page(f"Sweep {report['name']} on {report['domain']}", sections)
-
-
-def _ci(ci: list[float] | None) -> str:
-    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"
+    return render("sweep.html", f"Sweep {report['name']} on {report['domain']}", report, sweep_figures(inputs, report))
 
 
 def print_sweep_report(report: dict[str, Any]) -> None:
     """The terminal summary of ``report SWEEP_RUN_ID``."""
+    from domaintune.reports._story import fmt_interval
     from domaintune.reports._terminal import print_table
 
     print(f"Sweep {report['name']} on {report['domain']} ({report['view']}), run {report['sweep_run_id']}")
@@ -188,7 +147,7 @@ def print_sweep_report(report: dict[str, Any]) -> None:
     print_table(
         "Trials",
         ["#", "strategy", "from", "status", f"val {report['metric']}", "95% CI", "rank", "cost s"],
-        [[str(t["number"]), t["strategy"], t["origin"], t["status"], "-" if t["metric"] is None else f"{t['metric']:.3f}", _ci(t["ci95"]),
+        [[str(t["number"]), t["strategy"], t["origin"], t["status"], "-" if t["metric"] is None else f"{t['metric']:.3f}", fmt_interval(t["ci95"]),
           str(t["rank"] or "-"), f"{t['cost_seconds']:.0f}"] for t in report["trials"]],
     )
     if report["lever_importance"]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 
 
 def print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
-
-    import shutil
 
     table = Table(title=title)
     for column in columns:

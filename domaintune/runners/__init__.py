@@ -12,7 +12,7 @@ from domaintune.runners._generation import exact_match, token_f1
 from domaintune.runners._device import DEVICES, cap_gpu_memory, check_device, resolve_device, resolve_dtype
 from domaintune.runners._lm import METRIC, LMRunner
 from domaintune.runners._prompting import PromptBuilder
-from domaintune.runners._scoring import outcomes, outcomes_batched
+from domaintune.runners._choices import outcomes, outcomes_batched
 from domaintune.runners._registry import DESCRIPTIONS, RUNNERS, make_runner, register_runner
 from domaintune.runners._replay import ReplayRunner
 from domaintune.runners._retrieval import retriever

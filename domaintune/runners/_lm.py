@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import resource
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
 from domaintune.runners._base import Report, TrialResult, question_id, scored_rows
 from domaintune.runners._prompting import EncodedItem, PromptBuilder
+from domaintune.runners._selection import example_losses
 from domaintune.runners._settings import RunnerSettings
 
 if TYPE_CHECKING:
@@ -17,34 +19,7 @@ if TYPE_CHECKING:
 
 METRIC = "accuracy"
 CONTENT_FREE = "N/A"  # the query whose option scores are the model's prior (calibrated scoring)
-
-
-LOSS_BATCH = 16  # rows scored per forward pass for difficulty-band selection
-
-
-def _example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length: int) -> Any:
-    """Per-row mean answer loss under the base model (for difficulty-band selection), LOSS_BATCH
-    rows per forward pass (right-padded: a row's tokens see only themselves, as one at a time)."""
-    import torch
-
-    from domaintune.runners._adapters import pad_batch
-
-    def losses(rows: list[dict[str, Any]]) -> list[float]:
-        out: list[float] = []
-        with torch.no_grad():
-            for start in range(0, len(rows), LOSS_BATCH):
-                chunk = [builder.training_example(row) for row in rows[start : start + LOSS_BATCH]]
-                ids, mask, labels = (t.to(model.device) for t in pad_batch(chunk, max_length, pad_id)[:3])
-                logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-                target = labels[:, 1:]
-                per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target.clamp(min=0), reduction="none")
-                answer = target != -100
-                mean = (per_token * answer).sum(1) / answer.sum(1).clamp(min=1)
-                # a row whose answer max_length cut off has no loss: it ranks hardest (one at a time it was NaN)
-                out += torch.where(answer.any(1), mean, torch.full_like(mean, float("inf"))).tolist()
-        return out
-
-    return losses
+SOFT_PROMPTS = ("prompt_tuning", "prefix_tuning")  # adapters that live in the prompt's KV cache
 
 
 class LMRunner:
@@ -88,15 +63,7 @@ class LMRunner:
         import torch
 
         from domaintune.lm import load_model
-        from domaintune.runners._adapters import apply_adapter, prefix_cache, train
-        from domaintune.runners._generation import qa_scores
-        from domaintune.runners._graph import facts_for
-        from domaintune.runners._retrieval import retriever
-        from domaintune.runners._scoring import choices
-        from domaintune.runners._selection import fixed_exemplars, similar_exemplars, training_subset
-
         from domaintune.runners._device import resolve_device, resolve_dtype
-        from domaintune.runners._scoring import choices_batched
 
         s = self.settings
         self.device = resolve_device(s.device)
@@ -107,126 +74,199 @@ class LMRunner:
         rows = scored_rows(domain, split, s.questions if split == "validation" else s.test_questions, s.seed)
         if not rows:
             raise ConfigError(f"domain {domain.name!r}: its {split} split has no questions")
-        train_split = domain.splits["train"]
         model, tokenizer = load_model(s.model, s.cache_dir, s.trust_remote_code, self.device, resolve_dtype(self.device, s.dtype))
-        pad_id = tokenizer.pad_token_id
-        total_params = sum(p.numel() for p in model.parameters())
-
         started = time.perf_counter()
-        exemplars = fixed_exemplars(train_split, strategy.n_shots, strategy.exemplar_selection, s.seed)
-        pick = similar_exemplars(train_split, strategy.n_shots) if exemplars is None else None
-        search = None
-        if strategy.retrieval != "none":
-            if not domain.corpus:
-                raise ConfigError(f"retrieval: domain {domain.name!r} has no knowledge corpus")
-            search = retriever(domain, strategy.retrieval, strategy.chunk_words)
-        builder = PromptBuilder(
-            tokenizer,
-            strategy.template,
-            domain.title or domain.name,
-            exemplars,
-            view=domain.view_name or "multiple_choice",
-            passages_first=strategy.passage_position == "before_exemplars",
-        )
-        def context(question: str) -> list[str]:
-            passages = search.search(question, strategy.top_k) if search else []
-            return passages + (facts_for(domain, question, strategy.kg_facts) if strategy.kg_facts else [])
-
-        qa = domain.task == "qa"
-        if qa:
-            queries = [builder.query_ids(row["question"], pick(row["question"]) if pick else None, context(row["question"])) for row in rows]
-            golds = [row["answer"] for row in rows]
-            items = [EncodedItem(query=q, options=[], answer=0) for q in queries]
+        prompts = _encode(domain, strategy, rows, tokenizer, s.seed)
+        result = _first_result(split, rows, prompts, strategy, model, time.perf_counter() - started)
+        trains_here = strategy.trains and not load_adapter
+        losses = None
+        if trains_here and strategy.data_selection == "difficulty":
+            losses = example_losses(model, prompts.builder, tokenizer.pad_token_id, s.max_length)
+        trial = _Trial(self, model, tokenizer, prompts, strategy, result, report, adapter_dir)
+        trial.adapt(load_adapter)
+        if trains_here:
+            trial.train(domain, losses)
         else:
-            items = [
-                builder.encode(row, exemplars=pick(row["question"]) if pick else None, passages=context(row["question"]))
-                for row in rows
-            ]
-        # the content-free prior sees the exemplars the strategy would show for a content-free question
-        calibration = (
-            builder.query_ids(CONTENT_FREE, pick(CONTENT_FREE) if pick else None) if strategy.scoring == "calibrated" and not qa else None
-        )
-        prepare_seconds = time.perf_counter() - started
-        prompt_tokens = len(builder.prefix_ids) + sum(len(item.query) for item in items) / len(items)
-        scored_tokens = sum(len(item.query) + sum(map(len, item.options)) for item in items) + len(builder.prefix_ids)
-        result = TrialResult(metrics={}, cost={}, split=split, questions=len(rows), question_ids=[question_id(r) for r in rows])
-        cost = result.cost
-        cost.update(
-            train_seconds=0.0,
-            eval_seconds=prepare_seconds,
-            trainable_params=0.0,
-            total_params=float(total_params),
-            train_tokens=0.0,
-            train_flops=0.0,
-            eval_flops=0.0,
-            prompt_tokens=prompt_tokens + (strategy.virtual_tokens if strategy.adapter in ("prompt_tuning", "prefix_tuning") else 0),
-            peak_memory_mb=0.0,
-        )
+            trial.evaluate(strategy.steps if strategy.trains else 0)
+        return result
 
-        select_losses = None
-        if strategy.trains and not load_adapter and strategy.data_selection == "difficulty":
-            select_losses = _example_losses(model, builder, pad_id, s.max_length)
-        if strategy.trains and load_adapter:
+
+@dataclass
+class _Prompts:
+    """A split's questions encoded for one strategy, on one shared prefix."""
+
+    builder: PromptBuilder
+    items: list[EncodedItem]  # free-text questions (qa) have a query and no options
+    qa: bool
+    golds: list[str]  # the reference answers of free-text questions
+    calibration: list[int] | None  # the content-free query of calibrated scoring
+
+    @property
+    def scored_tokens(self) -> int:
+        return sum(len(item.query) + sum(map(len, item.options)) for item in self.items) + len(self.builder.prefix_ids)
+
+
+def _encode(domain: Domain, strategy: Strategy, rows: list[dict[str, Any]], tokenizer: Any, seed: int) -> _Prompts:
+    """The scored questions as the strategy asks them: its template, exemplars, retrieved passages and KG facts."""
+    from domaintune.runners._graph import facts_for
+    from domaintune.runners._retrieval import retriever
+    from domaintune.runners._selection import fixed_exemplars, similar_exemplars
+
+    train_split = domain.splits["train"]
+    exemplars = fixed_exemplars(train_split, strategy.n_shots, strategy.exemplar_selection, seed)
+    pick = similar_exemplars(train_split, strategy.n_shots) if exemplars is None else None
+    search = None
+    if strategy.retrieval != "none":
+        if not domain.corpus:
+            raise ConfigError(f"retrieval: domain {domain.name!r} has no knowledge corpus")
+        search = retriever(domain, strategy.retrieval, strategy.chunk_words)
+    builder = PromptBuilder(
+        tokenizer,
+        strategy.template,
+        domain.title or domain.name,
+        exemplars,
+        view=domain.view_name or "multiple_choice",
+        passages_first=strategy.passage_position == "before_exemplars",
+    )
+
+    def shots(question: str) -> list[dict[str, Any]] | None:
+        return pick(question) if pick else None
+
+    def context(question: str) -> list[str]:
+        passages = search.search(question, strategy.top_k) if search else []
+        return passages + (facts_for(domain, question, strategy.kg_facts) if strategy.kg_facts else [])
+
+    if domain.task == "qa":
+        queries = [builder.query_ids(row["question"], shots(row["question"]), context(row["question"])) for row in rows]
+        items = [EncodedItem(query=q, options=[], answer=0) for q in queries]
+        return _Prompts(builder, items, qa=True, golds=[row["answer"] for row in rows], calibration=None)
+    items = [builder.encode(row, exemplars=shots(row["question"]), passages=context(row["question"])) for row in rows]
+    # the content-free prior sees the exemplars the strategy would show for a content-free question
+    calibration = builder.query_ids(CONTENT_FREE, shots(CONTENT_FREE)) if strategy.scoring == "calibrated" else None
+    return _Prompts(builder, items, qa=False, golds=[], calibration=calibration)
+
+
+def _first_result(
+    split: str, rows: list[dict[str, Any]], prompts: _Prompts, strategy: Strategy, model: Any, prepare_seconds: float
+) -> TrialResult:
+    """The result before any step: which questions, and the cost of building their prompts."""
+    prefix, items = prompts.builder.prefix_ids, prompts.items
+    soft_prompt = strategy.virtual_tokens if strategy.adapter in SOFT_PROMPTS else 0
+    result = TrialResult(metrics={}, cost={}, split=split, questions=len(rows), question_ids=[question_id(r) for r in rows])
+    result.cost.update(
+        train_seconds=0.0,
+        eval_seconds=prepare_seconds,
+        trainable_params=0.0,
+        total_params=float(sum(p.numel() for p in model.parameters())),
+        train_tokens=0.0,
+        train_flops=0.0,
+        eval_flops=0.0,
+        prompt_tokens=len(prefix) + sum(len(item.query) for item in items) / len(items) + soft_prompt,
+        peak_memory_mb=0.0,
+    )
+    return result
+
+
+class _Trial:
+    """One run of a strategy on one split: the model as the strategy adapts it, scored at each report."""
+
+    def __init__(
+        self, runner: LMRunner, model: Any, tokenizer: Any, prompts: _Prompts, strategy: Strategy,
+        result: TrialResult, report: Report | None, adapter_dir: str | None,
+    ):
+        self.settings, self.device = runner.settings, runner.device
+        self.model, self.tokenizer, self.prompts, self.strategy = model, tokenizer, prompts, strategy
+        self.result, self.report, self.adapter_dir = result, report, adapter_dir
+        self.total_params = result.cost["total_params"]
+
+    def adapt(self, load_adapter: str | None) -> None:
+        """A training strategy's adapter: its trained one loaded from ``load_adapter``, else a fresh one to train."""
+        if not self.strategy.trains:
+            return
+        if load_adapter:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, load_adapter)
-        elif strategy.trains:
-            model = apply_adapter(model, tokenizer, strategy, builder.instruction_text(), s.seed)
-            cost["trainable_params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
+            self.model = PeftModel.from_pretrained(self.model, load_adapter)
+            return
+        from domaintune.runners._adapters import apply_adapter
 
-        def evaluate(step: int) -> None:
-            began = time.perf_counter()
-            start = lambda: prefix_cache(model, strategy)  # noqa: E731
-            if qa:
-                metrics, generated, result.outcomes = qa_scores(model, builder.prefix_ids, queries, golds, tokenizer, s.max_new_tokens, start)
-                cost["eval_flops"] += 2.0 * total_params * (scored_tokens + generated)
-            else:
-                if self.device != "cpu" and strategy.adapter not in ("prompt_tuning", "prefix_tuning"):
-                    # A GPU is fed many questions at once; a CPU is fastest on a shared prompt cache,
-                    # packed (pack_tokens); a soft prompt needs that cache (see prefix_cache).
-                    result.predictions = choices_batched(model, builder.prefix_ids, items, pad_id, s.eval_batch_size, calibration)
-                else:
-                    result.predictions = choices(
-                        model, builder.prefix_ids, items, pad_id, start=start, calibration=calibration, pack_tokens=s.pack_tokens
-                    )
-                result.outcomes = [int(p == item.answer) for p, item in zip(result.predictions, items)]
-                metrics = {METRIC: sum(result.outcomes) / len(result.outcomes)}
-                cost["eval_flops"] += 2.0 * total_params * scored_tokens
-            cost["eval_seconds"] += time.perf_counter() - began
-            cost["peak_memory_mb"] = (
-                torch.cuda.max_memory_allocated() / 2**20 if self.device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            )
-            if result.train_losses:
-                metrics["train_loss"] = result.train_losses[-1]
-            result.metrics, result.steps = metrics, step
-            if adapter_dir is not None and strategy.trains and strategy.adapter != "full":
-                # Saved at every report so the adapter always matches the last reported metric.
-                model.save_pretrained(adapter_dir)
-                result.adapter_dir = adapter_dir
-            if report is not None:
-                report(step, dict(metrics), dict(cost))
+        self.model = apply_adapter(self.model, self.tokenizer, self.strategy, self.prompts.builder.instruction_text(), self.settings.seed)
+        self.result.cost["trainable_params"] = float(sum(p.numel() for p in self.model.parameters() if p.requires_grad))
 
-        if strategy.trains and not load_adapter:
-            size = max(1, round(strategy.train_fraction * len(train_split)))
-            target = [row["question"] for row in domain.splits["validation"]]
-            subset = training_subset(
-                train_split, size, strategy.data_selection, s.seed, target=target, losses=select_losses, band=strategy.difficulty_band
-            )
-            examples = [builder.training_example(row) for row in subset]
-            clock = [time.perf_counter()]
-            trainable = cost["trainable_params"]
+    def train(self, domain: Domain, losses: Any) -> None:
+        """Train on the strategy's share of the train split, scoring every ``eval_every`` steps and at the last."""
+        from domaintune.runners._adapters import train
+        from domaintune.runners._selection import training_subset
 
-            def on_step(step: int, loss: float, tokens: int) -> None:
-                result.train_losses.append(loss)
-                cost["train_tokens"] += tokens
-                # forward 2N + backward through activations 2N + weight gradients 2T, per token
-                cost["train_flops"] += tokens * (4.0 * total_params + 2.0 * trainable)
-                cost["train_seconds"] += time.perf_counter() - clock[0]
-                if step % s.eval_every == 0 or step == strategy.steps:
-                    evaluate(step)
-                clock[0] = time.perf_counter()
+        s, strategy, result, cost = self.settings, self.strategy, self.result, self.result.cost
+        train_split = domain.splits["train"]
+        size = max(1, round(strategy.train_fraction * len(train_split)))
+        target = [row["question"] for row in domain.splits["validation"]]
+        subset = training_subset(train_split, size, strategy.data_selection, s.seed, target=target, losses=losses, band=strategy.difficulty_band)
+        examples = [self.prompts.builder.training_example(row) for row in subset]
+        clock = [time.perf_counter()]
+        trainable = cost["trainable_params"]
 
-            train(model, examples, strategy, s.max_length, pad_id, s.seed, on_step)
+        def on_step(step: int, loss: float, tokens: int) -> None:
+            result.train_losses.append(loss)
+            cost["train_tokens"] += tokens
+            # forward 2N + backward through activations 2N + weight gradients 2T, per token
+            cost["train_flops"] += tokens * (4.0 * self.total_params + 2.0 * trainable)
+            cost["train_seconds"] += time.perf_counter() - clock[0]
+            if step % s.eval_every == 0 or step == strategy.steps:
+                self.evaluate(step)
+            clock[0] = time.perf_counter()
+
+        train(self.model, examples, strategy, s.max_length, self.tokenizer.pad_token_id, s.seed, on_step)
+
+    def evaluate(self, step: int) -> None:
+        """Score the split now, report metrics and cost, and keep the adapter that scored them."""
+        import torch
+
+        began = time.perf_counter()
+        result, cost = self.result, self.result.cost
+        metrics = self._qa_metrics() if self.prompts.qa else self._choice_metrics()
+        cost["eval_seconds"] += time.perf_counter() - began
+        cost["peak_memory_mb"] = (
+            torch.cuda.max_memory_allocated() / 2**20 if self.device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
+        if result.train_losses:
+            metrics["train_loss"] = result.train_losses[-1]
+        result.metrics, result.steps = metrics, step
+        if self.adapter_dir is not None and self.strategy.trains and self.strategy.adapter != "full":
+            # Saved at every report so the adapter always matches the last reported metric.
+            self.model.save_pretrained(self.adapter_dir)
+            result.adapter_dir = self.adapter_dir
+        if self.report is not None:
+            self.report(step, dict(metrics), dict(cost))
+
+    def _start(self) -> tuple[Any, Any, int]:
+        from domaintune.runners._adapters import prefix_cache
+
+        return prefix_cache(self.model, self.strategy)
+
+    def _qa_metrics(self) -> dict[str, float]:
+        from domaintune.runners._generation import qa_scores
+
+        p = self.prompts
+        queries = [item.query for item in p.items]
+        metrics, generated, self.result.outcomes = qa_scores(
+            self.model, p.builder.prefix_ids, queries, p.golds, self.tokenizer, self.settings.max_new_tokens, self._start
+        )
+        self.result.cost["eval_flops"] += 2.0 * self.total_params * (p.scored_tokens + generated)
+        return metrics
+
+    def _choice_metrics(self) -> dict[str, float]:
+        from domaintune.runners._choices import choices, choices_batched
+
+        p, s, pad_id = self.prompts, self.settings, self.tokenizer.pad_token_id
+        if self.device != "cpu" and self.strategy.adapter not in SOFT_PROMPTS:
+            # A GPU is fed many questions at once; a CPU is fastest on a shared prompt cache,
+            # packed (pack_tokens); a soft prompt needs that cache (see prefix_cache).
+            predictions = choices_batched(self.model, p.builder.prefix_ids, p.items, pad_id, s.eval_batch_size, p.calibration)
         else:
-            evaluate(strategy.steps if strategy.trains else 0)
-        return result
+            predictions = choices(self.model, p.builder.prefix_ids, p.items, pad_id, start=self._start, calibration=p.calibration, pack_tokens=s.pack_tokens)
+        self.result.predictions = predictions
+        self.result.outcomes = [int(choice == item.answer) for choice, item in zip(predictions, p.items)]
+        self.result.cost["eval_flops"] += 2.0 * self.total_params * p.scored_tokens
+        return {METRIC: sum(self.result.outcomes) / len(self.result.outcomes)}

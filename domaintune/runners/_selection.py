@@ -7,9 +7,12 @@ import random
 import re
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domaintune.runners._prompting import answer_text, choose_exemplars
+
+if TYPE_CHECKING:
+    from domaintune.runners._prompting import PromptBuilder
 
 
 def _texts(rows: list[dict[str, Any]]) -> list[str]:
@@ -140,3 +143,31 @@ def training_subset(
         start = {"easy": 0, "medium": third, "hard": len(scored) - max(size, third)}[band]
         return [pool[i] for _, i in scored[start : start + size]]
     raise ValueError(f"data_selection: unknown method {method!r}")
+
+
+LOSS_BATCH = 16  # rows scored per forward pass for difficulty-band selection
+
+
+def example_losses(model: Any, builder: PromptBuilder, pad_id: int, max_length: int) -> Any:
+    """Per-row mean answer loss under the base model (for difficulty-band selection), LOSS_BATCH
+    rows per forward pass (right-padded: a row's tokens see only themselves, as one at a time)."""
+    import torch
+
+    from domaintune.runners._adapters import pad_batch
+
+    def losses(rows: list[dict[str, Any]]) -> list[float]:
+        out: list[float] = []
+        with torch.no_grad():
+            for start in range(0, len(rows), LOSS_BATCH):
+                chunk = [builder.training_example(row) for row in rows[start : start + LOSS_BATCH]]
+                ids, mask, labels = (t.to(model.device) for t in pad_batch(chunk, max_length, pad_id)[:3])
+                logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+                target = labels[:, 1:]
+                per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target.clamp(min=0), reduction="none")
+                answer = target != -100
+                mean = (per_token * answer).sum(1) / answer.sum(1).clamp(min=1)
+                # a row whose answer max_length cut off has no loss: it ranks hardest (one at a time it was NaN)
+                out += torch.where(answer.any(1), mean, torch.full_like(mean, float("inf"))).tolist()
+        return out
+
+    return losses

@@ -10,7 +10,7 @@ foreground. What ran, when, why and with what outcome is recorded in MLflow.
 from __future__ import annotations
 
 from domaintune.schedule._file import Budget, Entry, Promotion, Schedule, ScheduleFile, Triggers, load_schedule
-from domaintune.schedule._lock import EntryLock, LockHeld, pid_alive
+from domaintune.schedule._lock import EntryLock, LockHeld
 from domaintune.schedule._run import list_entries, run_due
 from domaintune.schedule._serve import serve
 
@@ -25,7 +25,6 @@ __all__ = [
     "Triggers",
     "list_entries",
     "load_schedule",
-    "pid_alive",
     "run_due",
     "serve",
 ]

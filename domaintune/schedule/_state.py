@@ -9,11 +9,10 @@ model, the history's size). Its start and end times are when it ran.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-TAG = "domaintune."
+from domaintune.tracking import Tag
 
 
 @dataclass
@@ -33,57 +32,56 @@ class Action:
 
 
 class ScheduleState:
-    """Reads and writes the schedule's MLflow experiment."""
+    """Reads and writes the schedule's MLflow experiment (through ``tracking``)."""
 
     def __init__(self, uri: str | None, experiment: str):
-        from mlflow.tracking import MlflowClient
+        from domaintune.tracking import client, open_experiment
 
-        from domaintune.tracking import check_reachable, open_experiment, resolve_tracking_uri
-
-        self.uri = resolve_tracking_uri(uri)
-        check_reachable(self.uri)
-        self.client = MlflowClient(tracking_uri=self.uri)
+        self.client = client(uri, check=True)
+        self.uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, self.uri, experiment)
 
     def last(self, entry: str, action: str | None = None, finished_only: bool = True) -> Action | None:
         """The entry's latest recorded action (of a kind), or None."""
-        query = f"tags.`{TAG}kind` = 'schedule' and tags.`{TAG}entry` = '{entry}'"
-        if action:
-            query += f" and tags.`{TAG}action` = '{action}'"
-        runs = self.client.search_runs([self.experiment_id], filter_string=query, order_by=["attributes.start_time DESC"], max_results=20)
-        for run in runs:
+        from domaintune.tracking import Kind, kind_runs
+
+        chosen = {"action": action} if action else {}
+        for run in kind_runs(self.client, [self.experiment_id], Kind.SCHEDULE, max_results=20, entry=entry, **chosen):
             tags = run.data.tags
-            if finished_only and tags.get(f"{TAG}outcome") in (None, "", "failed", "interrupted"):
+            if finished_only and tags.get(Tag.OUTCOME) in (None, "", "failed", "interrupted"):
                 continue
             return Action(
                 entry=entry,
-                action=tags.get(f"{TAG}action", ""),
-                reason=tags.get(f"{TAG}reason", ""),
+                action=tags.get(Tag.ACTION, ""),
+                reason=tags.get(Tag.REASON, ""),
                 run_id=run.info.run_id,
-                outcome=tags.get(f"{TAG}outcome", ""),
-                sweep_run_id=tags.get(f"{TAG}sweep_run_id", ""),
-                domain_fingerprint=tags.get(f"{TAG}domain_fingerprint", ""),
-                domain_version=tags.get(f"{TAG}domain_version", ""),
-                base_model=tags.get(f"{TAG}base_model", ""),
-                history_records=int(tags.get(f"{TAG}history_records", "0") or 0),
+                outcome=tags.get(Tag.OUTCOME, ""),
+                sweep_run_id=tags.get(Tag.SWEEP_RUN_ID, ""),
+                domain_fingerprint=tags.get(Tag.DOMAIN_FINGERPRINT, ""),
+                domain_version=tags.get(Tag.DOMAIN_VERSION, ""),
+                base_model=tags.get(Tag.BASE_MODEL, ""),
+                history_records=int(tags.get(Tag.HISTORY_RECORDS, "0") or 0),
                 started=run.info.start_time / 1000.0,
-                details=json.loads(tags.get(f"{TAG}details", "{}") or "{}"),
+                details=json.loads(tags.get(Tag.DETAILS, "{}") or "{}"),
             )
         return None
 
     def begin(self, action: Action, schedule_file: str) -> str:
-        run = self.client.create_run(
+        from domaintune.tracking import Kind, start_run
+
+        run = start_run(
+            self.client,
             self.experiment_id,
-            run_name=f"{action.entry} · {action.action} · {action.reason}"[:250],
-            tags={
-                f"{TAG}kind": "schedule",
-                f"{TAG}entry": action.entry,
-                f"{TAG}action": action.action,
-                f"{TAG}reason": action.reason[:4900],
-                f"{TAG}schedule_file": schedule_file,
-                f"{TAG}domain_fingerprint": action.domain_fingerprint,
-                f"{TAG}domain_version": action.domain_version,
-                f"{TAG}base_model": action.base_model,
+            f"{action.entry} · {action.action} · {action.reason}"[:250],
+            Kind.SCHEDULE,
+            {
+                Tag.ENTRY: action.entry,
+                Tag.ACTION: action.action,
+                Tag.REASON: action.reason[:4900],
+                Tag.SCHEDULE_FILE: schedule_file,
+                Tag.DOMAIN_FINGERPRINT: action.domain_fingerprint,
+                Tag.DOMAIN_VERSION: action.domain_version,
+                Tag.BASE_MODEL: action.base_model,
             },
         )
         action.run_id = run.info.run_id
@@ -91,20 +89,15 @@ class ScheduleState:
         return action.run_id
 
     def end(self, action: Action, status: str = "FINISHED", error: str | None = None) -> None:
+        from domaintune.tracking import end_run
+
         tags = {
-            f"{TAG}outcome": action.outcome,
-            f"{TAG}sweep_run_id": action.sweep_run_id,
-            f"{TAG}history_records": str(action.history_records),
-            f"{TAG}details": json.dumps(action.details, default=str)[:4900],
+            Tag.OUTCOME: action.outcome,
+            Tag.SWEEP_RUN_ID: action.sweep_run_id,
+            Tag.HISTORY_RECORDS: str(action.history_records),
+            Tag.DETAILS: json.dumps(action.details, default=str)[:4900],
         }
         if error:
-            tags[f"{TAG}error"] = error[-4900:]
-        for key, value in tags.items():
-            self.client.set_tag(action.run_id, key, value)
+            tags[Tag.ERROR] = error[-4900:]
         numbers = {k: float(v) for k, v in action.details.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        if numbers:
-            from mlflow.entities import Metric
-
-            now = int(time.time() * 1000)
-            self.client.log_batch(action.run_id, metrics=[Metric(k, v, now, 0) for k, v in numbers.items()])
-        self.client.set_terminated(action.run_id, status=status)
+        end_run(self.client, action.run_id, status, tags, numbers)

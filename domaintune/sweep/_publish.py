@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from domaintune.tracking import log_strategy_model, set_default_view
+from domaintune.tracking import Artifact
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
@@ -54,27 +54,24 @@ def publish_sweep(tracker: SweepTracker, inputs: SweepInputs, domain: Domain) ->
     import matplotlib
 
     matplotlib.use("Agg")
-    from domaintune.reports import levels_png, story_png, sweep_html, sweep_report, tell
+    from domaintune.reports import history_png, levels_png, sweep_html, sweep_report, tell
 
-    client, run_id = tracker.client, tracker.parent_id
+    run_id = tracker.parent_id
     assert run_id
     report = sweep_report(inputs)
-    client.log_text(run_id, sweep_html(inputs, report), "report.html")
-    client.log_dict(run_id, report, "report.json")
+    tracker.log_text(sweep_html(inputs, report), Artifact.REPORT_HTML)
+    tracker.log_dict(report, Artifact.REPORT_JSON)
     story = tell(inputs.result, inputs.warm_start, inputs.questions, inputs.learner)
-    for name, figure in {"history": story_png(story), "levels": levels_png(story)}.items():
-        client.log_figure(run_id, figure, f"plots/{name}.png")
-    client.set_tag(run_id, "mlflow.note.content", description(report, tracker.experiment_id, run_id))
-    for t in story.trials:  # where each trial came from, as a column of the runs table
-        if t.run_id:
-            client.set_tag(t.run_id, "domaintune.origin", t.origin)
+    for name, figure in {"history": history_png(story), "levels": levels_png(story)}.items():
+        tracker.log_figure(figure, name)
+    tracker.set_note(description(report, tracker.experiment_id, run_id))
+    tracker.set_origins({t.run_id: t.origin for t in story.trials if t.run_id})  # where each trial came from
     metric = report["metric"]
     if report["best"]["validation"] is not None:
         # The parent shows the best value under the same column as its children's.
         tracker.log_metrics(run_id, {metric: report["best"]["validation"]})
         card = {"domain": report["domain"], "view": report["view"], "label": report["best"]["label"], "strategy": report["best"]["strategy"],
                 "validation": report["best"]["validation"], "test": report["best"]["test"], "sweep_run_id": run_id}
-        client.set_tag(run_id, "domaintune.best_strategy", report["best"]["label"] or "")
-        report["model_id"] = log_strategy_model(tracker.uri, run_id, card)
-    set_default_view(client, tracker.experiment_id, metric, report["direction"])
+        report["model_id"] = tracker.publish_model(card)
+    tracker.set_default_view(metric, report["direction"])
     return report

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from domaintune.history import best_of, direction_sign
+
 
 @dataclass
 class TrialSummary:
@@ -63,8 +65,7 @@ def best_trial(trials: list[TrialSummary], mode: str) -> TrialSummary | None:
     scored = [t for t in trials if t.status == "FINISHED" and t.metric is not None]
     if not scored:
         return None
-    pick = max if mode == "max" else min
-    return pick(scored, key=lambda t: t.metric)  # type: ignore[arg-type, return-value]
+    return best_of(mode)(scored, key=lambda t: t.metric)  # type: ignore[arg-type, return-value]
 
 
 def pareto_front(trials: list[TrialSummary], objectives: list[tuple[str, str]]) -> list[str]:
@@ -78,7 +79,7 @@ def pareto_front(trials: list[TrialSummary], objectives: list[tuple[str, str]]) 
         values = [objective_value(trial, metric) for metric, _ in objectives]
         if trial.status == "FINISHED" and None not in values:
             # Turn every objective into "larger is better".
-            points.append((trial.trial_id, [v if mode == "max" else -v for v, (_, mode) in zip(values, objectives)]))  # type: ignore[operator]
+            points.append((trial.trial_id, [direction_sign(mode) * v for v, (_, mode) in zip(values, objectives)]))  # type: ignore[operator]
     front = []
     for trial_id, mine in points:
         dominated = any(

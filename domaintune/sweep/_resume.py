@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domaintune.sweep._recovery import TrialRecord
+from domaintune.tracking import TrialRun
 
 if TYPE_CHECKING:
     from domaintune.search_spaces import SearchSpace
@@ -57,7 +57,7 @@ def _replayable(last: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in last.items() if isinstance(v, (int, float)) or k == "adapter_dir"}
 
 
-def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, records: list[TrialRecord], space: SearchSpace) -> Any:
+def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, records: list[TrialRun], space: SearchSpace) -> Any:
     """Ray's own restore of a killed sweep: finished trials stay finished, the ones running at the
     crash run again, the searcher comes back whole; our callback replaces the pickled one."""
     from ray import tune

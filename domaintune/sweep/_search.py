@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domaintune.sweep._recovery import TrialRecord
+from domaintune.tracking import TrialRun
 
 if TYPE_CHECKING:
     from domaintune.config import SweepConfig
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def _searcher(
-    config: SweepConfig, space: SearchSpace, plan: WarmStartPlan, told: list[TrialRecord] | None = None, metric: str | None = None
+    config: SweepConfig, space: SearchSpace, plan: WarmStartPlan, told: list[TrialRun] | None = None, metric: str | None = None
 ) -> Any:
     import optuna
     from ray.tune.search import ConcurrencyLimiter

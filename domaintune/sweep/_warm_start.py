@@ -7,11 +7,11 @@ history (any version; told to the search as evaluated points, never run again).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
+from domaintune.history import strategy_key
 from domaintune.meta import Proposal
 
 if TYPE_CHECKING:
@@ -42,16 +42,12 @@ class WarmStartPlan:
         }
 
 
-def _key(point: dict[str, Any]) -> str:
-    return json.dumps(point, sort_keys=True, default=str)
-
-
 def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace) -> WarmStartPlan:
     """The warm start of a sweep over ``space`` on ``domain`` (in its view)."""
     plan = WarmStartPlan(points=[space.point(s, "search.points_to_evaluate") for s in config.warm_start_strategies(space=space)])
     if config.warm_start is None:
         return plan
-    from domaintune.history import load_history
+    from domaintune.tracking import load_history
     from domaintune.meta import propose
 
     settings = config.warm_start
@@ -72,12 +68,12 @@ def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace) -> 
                 point = space.point(record.parsed_strategy(), "warm_start")
             except ConfigError:
                 continue
-            earlier[_key(point)] = EarlierResult(point, float(record.value), record.domain_version, record.source)  # the latest wins
+            earlier[strategy_key(point)] = EarlierResult(point, float(record.value), record.domain_version, record.source)  # the latest wins
         plan.earlier = list(earlier.values())
-    told = {_key(e.point) for e in plan.earlier}
-    seen = {_key(p) for p in plan.points}
+    told = {strategy_key(e.point) for e in plan.earlier}
+    seen = {strategy_key(p) for p in plan.points}
     for point, _ in plan.proposals:
-        if _key(point) not in seen | told:
+        if strategy_key(point) not in seen | told:
             plan.points.append(point)
-            seen.add(_key(point))
+            seen.add(strategy_key(point))
     return plan

@@ -1,6 +1,7 @@
 """A real ``mlflow server`` on 127.0.0.1, for the tests and benchmarks that need a server.
 
-One door for "start a tracking server on a free port and wait until it answers": SQLite store,
+One door for "start a tracking server on a free port and wait until it answers": SQLite store
+(or PostgreSQL, as production runs it: ``postgres_server``),
 artifacts served through the server (``--artifacts-destination``, as a remote server does),
 the job runner off (by default a server starts 16 processes, 2.8 GB; without the job runner and
 with one worker it is 2 processes, about 0.5 GB, as measured on a 2-core machine). No pytest here, so
@@ -12,11 +13,14 @@ a benchmark may use it too.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -68,14 +72,15 @@ def stop_group(process: subprocess.Popen, grace_s: float = 20) -> None:
 
 
 @contextmanager
-def mlflow_server(folder: Path, workers: int = 1, timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
-    """Run a tracking server storing under ``folder``; yields its URI once ``/health`` answers."""
+def mlflow_server(folder: Path, workers: int = 1, timeout_s: float = START_TIMEOUT_S, backend: str | None = None) -> Iterator[str]:
+    """Run a tracking server storing under ``folder`` (runs in ``backend``, a database URI, when
+    given: SQLite in ``folder`` otherwise); yields its URI once ``/health`` answers."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     uri = f"http://127.0.0.1:{free_port()}"
     command = [
         sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", uri.rsplit(":", 1)[1],
-        "--workers", str(workers), "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
+        "--workers", str(workers), "--backend-store-uri", backend or f"sqlite:///{folder / 'server.db'}",
         "--artifacts-destination", str(folder / "artifacts"),
     ]
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -90,3 +95,53 @@ def mlflow_server(folder: Path, workers: int = 1, timeout_s: float = START_TIMEO
     finally:
         stop_group(process)
         log.close()
+
+
+def postgres_bin() -> Path | None:
+    """The folder of Debian's PostgreSQL server programs (initdb, pg_ctl), or None when not installed."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root (CI runs as root): run it as the ``postgres`` user then."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextmanager
+def postgres_server(timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
+    """A throwaway PostgreSQL on 127.0.0.1 (a fresh data folder, trust auth, database ``mlflow``);
+    yields its SQLAlchemy URI, ``postgresql+psycopg2://mlflow@127.0.0.1:PORT/mlflow``. The folder lives under
+    the system temp folder, where the ``postgres`` user can reach it."""
+    programs = postgres_bin()
+    if programs is None:
+        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="domaintune-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    run = lambda *args: subprocess.run(_as_postgres([str(programs / args[0]), *args[1:]]), capture_output=True, text=True, timeout=timeout_s)  # noqa: E731
+    try:
+        for step in (
+            ("initdb", "-D", str(data), "-U", "mlflow", "--auth=trust", "-E", "UTF8"),
+            ("pg_ctl", "-D", str(data), "-l", str(folder / "server.log"), "-w", "-t", str(int(timeout_s)),
+             "-o", f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"),
+            ("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "mlflow", "mlflow"),
+        ):
+            done = run(*step)
+            if done.returncode != 0:
+                raise RuntimeError(f"PostgreSQL {step[0]} failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+        yield f"postgresql+psycopg2://mlflow@127.0.0.1:{port}/mlflow"
+    finally:
+        if (data / "postmaster.pid").exists():
+            run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":  # `make mlflow-postgres`: a served store on PostgreSQL, as production runs one
+    with postgres_server() as database, mlflow_server(Path(tempfile.mkdtemp(prefix="domaintune-mlflow-")), backend=database) as served:
+        print(f"MLflow on PostgreSQL ({database}) serves {served}; export MLFLOW_TRACKING_URI={served}; Ctrl-C ends both")
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass

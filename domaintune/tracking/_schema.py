@@ -7,6 +7,10 @@ run), a challenger (a champion check), a schedule action, and experts' feedback.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
 PREFIX = "domaintune."
 
 
@@ -125,3 +129,152 @@ class Artifact:
     REPORT_HTML = "report.html"
     REPORT_JSON = "report.json"
     ERROR = "error.txt"
+    WARM_START = "warm_start.json"  # a sweep's warm-start plan
+
+
+# Params: a run's params are text; a lever's value is JSON unless it is text already.
+MAX_PARAM = 6000  # the longest param value MLflow accepts; longer ones are cut with a marker
+MAX_TAG = 5000  # the tail of a traceback kept in a tag (the whole text is an artifact)
+
+
+def encode_param(value: Any) -> str:
+    """A param value as MLflow keeps it: text as is, anything else as JSON, cut at ``MAX_PARAM``."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= MAX_PARAM else text[: MAX_PARAM - 3] + "..."
+
+
+def encode_params(values: dict[str, Any]) -> dict[str, str]:
+    return {key: encode_param(value) for key, value in values.items()}
+
+
+def decode_param(text: str) -> Any:
+    """A param value read back: JSON when it parses, else the text itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+# Tags on a trial run that say where it ran (the Ray node, the host, the device).
+NODE_TAGS = {"node_id": Tag.NODE_ID, "node_ip": Tag.NODE_IP, "hostname": Tag.HOSTNAME, "worker_nice": Tag.WORKER_NICE, "device": Tag.DEVICE}
+
+
+@dataclass
+class TrialRun:
+    """One trial's child run: its tags, params (the strategy's active levers), metrics and
+    artifacts. ``SweepTracker`` writes it; ``read_trial_run`` reads it back for the history and
+    for a resumed sweep. An empty field is not written (the sweep's trial tags supply it)."""
+
+    trial_id: str
+    strategy: dict[str, Any] = field(default_factory=dict)
+    domain: str = ""
+    domain_view: str = ""
+    domain_version: str = ""
+    domain_fingerprint: str = ""
+    metric: str = ""
+    direction: str = ""
+    base_model: str = ""
+    runner: str = ""
+    config: dict[str, Any] | None = None  # the point Ray sampled
+    levels: str = ""
+    adapter_dir: str = ""
+    stopped_early: bool | None = None
+    traceback: str = ""  # a failed trial's error (Tag.ERROR keeps its tail, Artifact.ERROR all of it)
+    origin: str = ""
+    node: dict[str, str] = field(default_factory=dict)  # NODE_TAGS names -> values
+    # what a run read back holds besides its tags and params
+    run_id: str = ""
+    status: str = ""
+    label: str = ""  # the run's name
+    metrics: dict[str, float] = field(default_factory=dict)  # the last value of each
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (step, metric), when read
+    outcomes: dict[str, Any] | None = None  # Artifact.OUTCOMES, when read
+
+    def tags(self) -> dict[str, str]:
+        """The run's domaintune tags (only the fields that are set)."""
+        values = {
+            Tag.KIND: Kind.TRIAL, Tag.TRIAL_ID: self.trial_id, Tag.DOMAIN: self.domain, Tag.DOMAIN_VIEW: self.domain_view,
+            Tag.DOMAIN_VERSION: self.domain_version, Tag.DOMAIN_FINGERPRINT: self.domain_fingerprint, Tag.METRIC: self.metric,
+            Tag.DIRECTION: self.direction, Tag.BASE_MODEL: self.base_model, Tag.RUNNER: self.runner, Tag.LEVELS: self.levels,
+            Tag.TRIAL_CONFIG: "" if self.config is None else json.dumps(self.config, sort_keys=True, default=str),
+            Tag.ADAPTER_DIR: self.adapter_dir, Tag.STOPPED_EARLY: "" if self.stopped_early is None else str(self.stopped_early).lower(),
+            Tag.ERROR: self.traceback[-MAX_TAG:], Tag.ORIGIN: self.origin,
+            **{NODE_TAGS[name]: value for name, value in self.node.items()},
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def params(self) -> dict[str, str]:
+        return encode_params(self.strategy)
+
+    @classmethod
+    def from_run(cls, run: Any, curve: list[tuple[int, float]] | None = None, outcomes: dict[str, Any] | None = None) -> TrialRun:
+        """A trial run as MLflow returns it (``MlflowClient.search_runs``), with what was read beside it."""
+        tags, info = run.data.tags, run.info
+        config, early = tags.get(Tag.TRIAL_CONFIG), tags.get(Tag.STOPPED_EARLY)
+        trial_id = tags.get(Tag.TRIAL_ID, "")
+        return cls(
+            trial_id=trial_id, strategy={k: decode_param(v) for k, v in run.data.params.items()},
+            domain=tags.get(Tag.DOMAIN, ""), domain_view=tags.get(Tag.DOMAIN_VIEW, ""), domain_version=tags.get(Tag.DOMAIN_VERSION, "1"),
+            domain_fingerprint=tags.get(Tag.DOMAIN_FINGERPRINT, ""), metric=tags.get(Tag.METRIC, "accuracy"),
+            direction=tags.get(Tag.DIRECTION, "maximize"), base_model=tags.get(Tag.BASE_MODEL, ""), runner=tags.get(Tag.RUNNER, "lm"),
+            config=json.loads(config) if config else None, levels=tags.get(Tag.LEVELS, ""), adapter_dir=tags.get(Tag.ADAPTER_DIR, ""),
+            stopped_early=None if early is None else early == "true", traceback=tags.get(Tag.ERROR, ""), origin=tags.get(Tag.ORIGIN, ""),
+            node={name: tags[key] for name, key in NODE_TAGS.items() if key in tags},
+            run_id=info.run_id, status=info.status, label=info.run_name or trial_id,
+            metrics=dict(run.data.metrics), curve=sorted(curve or []), outcomes=outcomes,
+        )
+
+    @property
+    def error(self) -> str | None:
+        """The last line of a failed trial's error, or None."""
+        lines = self.traceback.strip().splitlines()
+        return lines[-1] if lines else None
+
+    @property
+    def steps(self) -> int:
+        """The last step the metric was reported at (0 when the curve was not read)."""
+        return self.curve[-1][0] if self.curve else 0
+
+    @property
+    def value(self) -> float | None:
+        return self.metrics.get(self.metric)
+
+    @property
+    def cost(self) -> dict[str, float]:
+        return {k[len("cost."):]: float(v) for k, v in self.metrics.items() if k.startswith("cost.")}
+
+    @property
+    def last(self) -> dict[str, Any]:
+        """The final result as a trial reports it: its metrics, step and adapter folder."""
+        return {**self.metrics, "step": self.steps, "adapter_dir": self.adapter_dir}
+
+
+@dataclass
+class SweepRun:
+    """A sweep's parent run read back: its domain tags, the config it was run with (params), its scores."""
+
+    run_id: str
+    name: str
+    experiment_id: str
+    status: str
+    started: int  # ms since the epoch
+    tags: dict[str, str]
+    params: dict[str, str]  # the flattened config (``runner.questions``), ``best.<lever>``
+    metrics: dict[str, float]  # ``best_validation_<metric>``, ``test_<metric>``, ``trials``, ...
+
+    @classmethod
+    def from_run(cls, run: Any) -> SweepRun:
+        info, data = run.info, run.data
+        return cls(info.run_id, info.run_name, info.experiment_id, info.status, info.start_time, dict(data.tags), dict(data.params), dict(data.metrics))
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.tags.get(Tag.KIND) == Kind.SWEEP
+
+    @property
+    def metric(self) -> str:
+        return self.params.get("metric", "accuracy")
+
+    def count(self, param: str) -> int:
+        """A whole-number config value (``runner.questions``), 0 when not recorded."""
+        return int(self.params.get(param, "0") or 0)

@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from domaintune.tracking._client import client as tracking_client
+from domaintune.tracking._schema import Kind, Tag, filter_kind
+
 if TYPE_CHECKING:
     from domaintune.domains import Domain
 
@@ -39,14 +42,12 @@ def run_url(experiment_id: str, run_id: str, base: str = DEFAULT_UI, artifact: s
 
 def experiment_links(uri: str, base: str = DEFAULT_UI) -> list[str]:
     """One line per experiment that holds sweeps: its name and the URL of its runs table."""
-    from mlflow.tracking import MlflowClient
-
     if uri.startswith("sqlite:///") and not __import__("pathlib").Path(uri[len("sqlite:///"):]).exists():
         return ["  (no sweeps recorded yet: run `domaintune sweep CONFIG` first)"]
-    client = MlflowClient(tracking_uri=uri)
+    client = tracking_client(uri)
     lines = []
     for experiment in client.search_experiments():
-        if experiment.tags.get(SHARED_VIEW_TAG + VIEW_KEY) or client.search_runs([experiment.experiment_id], "tags.`domaintune.kind` = 'sweep'", max_results=1):
+        if experiment.tags.get(SHARED_VIEW_TAG + VIEW_KEY) or client.search_runs([experiment.experiment_id], filter_kind(Kind.SWEEP), max_results=1):
             lines.append(f"  {experiment.name}: {runs_url(experiment.experiment_id, base)}")
     if lines:
         lines.insert(0, "Sweeps (these links open the runs table; or click the experiment, then 'Model training' at the top):")
@@ -65,8 +66,8 @@ def set_default_view(client: Any, experiment_id: str, metric: str, direction: st
             column("attributes", "Dataset"), column("attributes", "Models"),
             column("metrics", metric), column("metrics", f"test_{metric}"), column("metrics", "cost.eval_seconds"),
             column("params", "retrieval"), column("params", "template"), column("params", "n_shots"),
-            column("params", "scoring"), column("params", "adapter"), column("tags", "domaintune.levels"),
-            column("tags", "domaintune.origin"),
+            column("params", "scoring"), column("params", "adapter"), column("tags", Tag.LEVELS),
+            column("tags", Tag.ORIGIN),
         ],
         "orderByKey": "attributes.start_time",
         "orderByAsc": False,
@@ -150,13 +151,13 @@ def log_strategy_model(uri: str, run_id: str, card: dict[str, Any]) -> str:
         # which the tracker's finish() (or close("FAILED") on an error after this) sets again.
         # The fluent API refuses a run of another experiment than the process's active one (a
         # feedback call or a user's set_experiment may have set it): follow the run's experiment.
-        mlflow.set_experiment(experiment_id=mlflow.MlflowClient(uri).get_run(run_id).info.experiment_id)
+        mlflow.set_experiment(experiment_id=tracking_client(uri).get_run(run_id).info.experiment_id)
         with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # cloudpickle and type-hint notices on a class we define here
             info = mlflow.pyfunc.log_model(
                 name="strategy", python_model=_strategy_model_class()(), artifacts={"strategy": str(path)},
                 # Explicit requirements: inferring them would import-trace the model (seconds).
                 pip_requirements=["mlflow", "pandas"], metadata={"domain": card["domain"], "label": card["label"]},
-                tags={"domaintune.domain": card["domain"]},
+                tags={Tag.DOMAIN: card["domain"]},
             )
     return info.model_id

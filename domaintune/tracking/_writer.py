@@ -6,91 +6,14 @@ every path: FINISHED, FAILED (with the error) or KILLED (Ctrl-C, driver shutdown
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domaintune.errors import TrackingError
+from domaintune.tracking._client import client, open_experiment
+from domaintune.tracking._schema import MAX_TAG, Artifact, Kind, Tag, TrialRun, encode_params
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
-
-DEFAULT_STORE = "mlflow.db"
-OUTCOMES_ARTIFACT = "outcomes.json"  # a finished trial run's per-question outcomes
-# Param values MLflow accepts (6000 chars); longer ones are cut with a marker.
-_MAX_PARAM = 6000
-
-
-def resolve_tracking_uri(uri: str | None = None) -> str:
-    """Config value, else ``$MLFLOW_TRACKING_URI``, else an absolute ``sqlite:///…/mlflow.db`` in the cwd."""
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        return f"sqlite:///{Path.cwd().resolve() / DEFAULT_STORE}"
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        # A relative sqlite path would move with the working directory of each process.
-        return f"sqlite:///{Path(uri[len('sqlite:///'):]).resolve()}"
-    if "://" not in uri:
-        raise TrackingError(
-            f"tracking URI {uri!r}: MLflow 3 refuses a plain folder (file store); "
-            "use sqlite:///PATH.db or an http(s):// server"
-        )
-    return uri
-
-
-def artifact_location(uri: str, experiment: str) -> str | None:
-    """Where a new experiment keeps its artifacts: beside a local sqlite store (MLflow's own
-    default is ./mlruns in whatever the current directory is); a server decides for itself."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///") :]).parent / "mlartifacts" / experiment).as_uri()
-    return None
-
-
-def open_experiment(client: Any, uri: str, name: str) -> str:
-    """The id of the experiment ``name``, created (artifacts beside a local store) when missing;
-    a store failure is a TrackingError that names the store and the experiment."""
-    try:
-        found = client.get_experiment_by_name(name)
-        if found:
-            return found.experiment_id
-        try:
-            return client.create_experiment(name, artifact_location=artifact_location(uri, name))
-        except Exception as error:  # noqa: BLE001 - two sweeps starting at once: the other one created it
-            if "RESOURCE_ALREADY_EXISTS" not in str(error) and "already exists" not in str(error):
-                raise
-            found = client.get_experiment_by_name(name)
-            if found is None:
-                raise
-            return found.experiment_id
-    except Exception as error:  # noqa: BLE001 - any store failure reads the same to the user
-        raise TrackingError(f"tracking store {uri}: cannot open experiment {name!r}: {error}") from None
-
-
-def check_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fail fast, naming the URI, when a tracking server does not answer."""
-    if uri.startswith(("http://", "https://")):
-        import urllib.error
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
-                if response.status != 200:
-                    raise TrackingError(f"tracking server {uri} answered {response.status} on /health")
-        except (urllib.error.URLError, OSError) as error:
-            raise TrackingError(f"tracking server {uri} is unreachable: {error}") from None
-    elif uri.startswith("sqlite:///"):
-        folder = Path(uri[len("sqlite:///"):]).parent
-        if not folder.is_dir():
-            raise TrackingError(f"tracking URI {uri}: folder {folder} does not exist")
-
-
-def _params(values: dict[str, Any]) -> dict[str, str]:
-    out = {}
-    for key, value in values.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        out[key] = text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 3] + "..."
-    return out
 
 
 def _levels(strategy: dict[str, Any]) -> str:
@@ -110,11 +33,8 @@ class SweepTracker:
     """Records one sweep. Create it, ``start()``, feed trial events, then ``finish()`` or ``close()``."""
 
     def __init__(self, uri: str | None, experiment: str):
-        from mlflow.tracking import MlflowClient
-
-        self.uri = resolve_tracking_uri(uri)
-        check_reachable(self.uri)
-        self.client = MlflowClient(tracking_uri=self.uri)
+        self.client = client(uri, check=True)
+        self.uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, self.uri, experiment)
         self.parent_id: str | None = None
         self.trial_runs: dict[str, str] = {}
@@ -138,22 +58,22 @@ class SweepTracker:
             self.experiment_id,
             run_name=name,
             tags={
-                "domaintune.kind": "sweep",
-                "domaintune.domain": domain.name,
-                "domaintune.domain_view": domain.view_name,
-                "domaintune.domain_version": domain.version,
-                "domaintune.domain_fingerprint": domain.fingerprint,
+                Tag.KIND: Kind.SWEEP,
+                Tag.DOMAIN: domain.name,
+                Tag.DOMAIN_VIEW: domain.view_name,
+                Tag.DOMAIN_VERSION: domain.version,
+                Tag.DOMAIN_FINGERPRINT: domain.fingerprint,
                 **(tags or {}),
             },
         )
         self.parent_id = run.info.run_id
         self.open_runs.add(self.parent_id)
         self._log_domain(self.parent_id, domain)
-        params = _params(flatten(config))
+        params = encode_params(flatten(config))
         params["domain_fingerprint"] = domain.fingerprint
         self._log_params(self.parent_id, params)
-        self.client.log_dict(self.parent_id, config, "config.json")
-        self.client.log_dict(self.parent_id, space, "search_space.json")
+        self.client.log_dict(self.parent_id, config, Artifact.CONFIG)
+        self.client.log_dict(self.parent_id, space, Artifact.SEARCH_SPACE)
         return self.parent_id
 
     def attach(self, parent_id: str, trial_tags: dict[str, str] | None = None, trial_runs: dict[str, str] | None = None) -> None:
@@ -190,28 +110,21 @@ class SweepTracker:
     ) -> str:
         """Open a trial's child run, named by its strategy (``label``) so people can tell trials apart."""
         assert self.parent_id, "start() the sweep first"
+        trial = TrialRun(
+            trial_id, strategy, domain=domain.name, domain_view=domain.view_name, domain_version=domain.version,
+            domain_fingerprint=domain.fingerprint, levels=_levels(strategy),
+        )
         run = self.client.create_run(
             self.experiment_id,
             run_name=label or f"trial-{trial_id}",
-            tags={
-                "mlflow.parentRunId": self.parent_id,
-                **self.trial_tags,
-                "domaintune.kind": "trial",
-                "domaintune.trial_id": trial_id,
-                "domaintune.domain": domain.name,
-                "domaintune.domain_view": domain.view_name,
-                "domaintune.domain_version": domain.version,
-                "domaintune.domain_fingerprint": domain.fingerprint,
-                **(tags or {}),
-            },
+            tags={"mlflow.parentRunId": self.parent_id, **self.trial_tags, **trial.tags(), **(tags or {})},
         )
         run_id = run.info.run_id
         self.trial_runs[trial_id] = run_id
         self.open_runs.add(run_id)
         self._log_domain(run_id, domain)
-        self.client.set_tag(run_id, "domaintune.levels", _levels(strategy))
-        self._log_params(run_id, _params(strategy))
-        self.client.log_dict(run_id, strategy, "strategy.json")
+        self._log_params(run_id, trial.params())
+        self.client.log_dict(run_id, strategy, Artifact.STRATEGY)
         return run_id
 
     def set_trial_tag(self, trial_id: str, key: str, value: str) -> None:
@@ -224,28 +137,30 @@ class SweepTracker:
         """A finished trial's per-question outcomes (``question_ids``, ``outcomes``, ``step``) as its
         run's ``outcomes.json``: what makes histories read from MLflow comparable question by question."""
         if trial_id in self.trial_runs:
-            self.client.log_dict(self.trial_runs[trial_id], outcomes, OUTCOMES_ARTIFACT)
+            self.client.log_dict(self.trial_runs[trial_id], outcomes, Artifact.OUTCOMES)
 
     def end_trial(self, trial_id: str, status: str, tags: dict[str, str] | None = None, error: str | None = None) -> None:
+        """Close a trial's run: ``tags`` (its adapter folder, stopped early) and a failure's error."""
+        from mlflow.entities import RunTag
+
         run_id = self.trial_runs.get(trial_id)
         if run_id is None or run_id not in self.open_runs:
             return
-        for key, value in (tags or {}).items():
-            self.client.set_tag(run_id, key, value)
+        ended = {**(tags or {}), **TrialRun(trial_id, traceback=error or "").tags()}
+        self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in ended.items()])
         if error:
-            self.client.set_tag(run_id, "domaintune.error", error[-5000:])
-            self.client.log_text(run_id, error, "error.txt")
+            self.client.log_text(run_id, error, Artifact.ERROR)
         self.client.set_terminated(run_id, status=status)
         self.open_runs.discard(run_id)
 
     def finish(self, summary: dict[str, Any], metrics: dict[str, float], figures: dict[str, Any]) -> None:
         """Record the chosen strategy and its scores on the parent run and close it."""
         assert self.parent_id
-        self._log_params(self.parent_id, _params({f"best.{k}": v for k, v in (summary.get("best_strategy") or {}).items()}))
+        self._log_params(self.parent_id, encode_params({f"best.{k}": v for k, v in (summary.get("best_strategy") or {}).items()}))
         self.log_metrics(self.parent_id, metrics)
-        self.client.log_dict(self.parent_id, summary, "summary.json")
+        self.client.log_dict(self.parent_id, summary, Artifact.SUMMARY)
         for name, figure in figures.items():
-            self.client.log_figure(self.parent_id, figure, f"plots/{name}.png")
+            self.log_figure(figure, name)
         self.client.set_terminated(self.parent_id, status="FINISHED")
         self.open_runs.discard(self.parent_id)
 
@@ -262,12 +177,44 @@ class SweepTracker:
         assert self.parent_id
         self.client.log_dict(self.parent_id, values, path)
 
+    def log_text(self, text: str, path: str) -> None:
+        """A text artifact (the HTML report) on the sweep's parent run."""
+        assert self.parent_id
+        self.client.log_text(self.parent_id, text, path)
+
+    def log_figure(self, figure: Any, name: str) -> None:
+        """A figure on the sweep's parent run, as ``plots/<name>.png``."""
+        assert self.parent_id
+        self.client.log_figure(self.parent_id, figure, f"plots/{name}.png")
+
+    def set_note(self, markdown: str) -> None:
+        """The sweep run's description in the MLflow UI."""
+        self.set_tags({"mlflow.note.content": markdown})
+
+    def set_origins(self, origins: dict[str, str]) -> None:
+        """Where each trial came from (run id -> baseline, proposal, search, ...): a column of the runs table."""
+        for run_id, origin in origins.items():
+            self.client.set_tag(run_id, Tag.ORIGIN, origin)
+
+    def publish_model(self, card: dict[str, Any]) -> str:
+        """The chosen strategy (``card``) named on the sweep run and logged as its model; returns the model id."""
+        from domaintune.tracking._ui import log_strategy_model
+
+        assert self.parent_id
+        self.set_tags({Tag.BEST_STRATEGY: card["label"] or ""})
+        return log_strategy_model(self.uri, self.parent_id, card)
+
+    def set_default_view(self, metric: str, direction: str) -> None:
+        from domaintune.tracking._ui import set_default_view
+
+        set_default_view(self.client, self.experiment_id, metric, direction)
+
     def close(self, status: str = "KILLED", error: str | None = None) -> None:
         """Close every run still open (children first) with ``status``; safe to call twice."""
         for run_id in sorted(self.open_runs, key=lambda r: r == self.parent_id):
             try:
                 if error and run_id == self.parent_id:
-                    self.client.set_tag(run_id, "domaintune.error", error[-5000:])
+                    self.client.set_tag(run_id, Tag.ERROR, error[-MAX_TAG:])
                 self.client.set_terminated(run_id, status=status)
             except Exception:  # noqa: BLE001 - closing must go on for the other runs
                 pass

@@ -5,8 +5,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def features(history):
-    from domaintune.domains import load_domain
-    from domaintune.meta import domain_features
-    from domaintune.meta.features import MODEL_FREE_GROUPS
+    from domaintune.meta import MODEL_FREE_GROUPS, feature_table
 
-    return {d: domain_features(load_domain(d).view("definition_to_term"), groups=MODEL_FREE_GROUPS) for d in history.domains()}
+    return feature_table(history, MODEL_FREE_GROUPS, view="definition_to_term")

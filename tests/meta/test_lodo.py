@@ -6,10 +6,11 @@ import math
 import pytest
 
 from domaintune.errors import ConfigError
-from domaintune.meta import REGISTRY, History, Learner, Proposal, _lodo, _transfer, leave_one_domain_out, markdown
-from domaintune.meta._lodo import _regret_curve, _replay, _tpe_order
+from domaintune.meta import REGISTRY, History, Learner, Proposal, _orders, _transfer, leave_one_domain_out, markdown
+from domaintune.meta._orders import _replay, _tpe_order
+from domaintune.meta._regret import _regret_curve
 from domaintune.meta._table import DomainTable, domain_tables
-from domaintune.meta._stats import max_of_random_picks, paired_gap
+from domaintune.stats import max_of_random_picks, paired_gap
 from domaintune.history import Record, strategy_key
 
 
@@ -77,7 +78,7 @@ def small(history):
 
 
 def test_default_methods_add_warm_started_tpe_and_the_syne_baselines_when_importable():
-    methods = _lodo.default_methods()
+    methods = _orders.default_methods()
     learners = [m for m in sorted(REGISTRY) if m != "random"]
     assert {"tpe+nearest", "tpe+portfolio", "tpe+surrogate"} <= set(methods)
     assert [m for m in methods if m.startswith("tpe+")] == [f"tpe+{m}" for m in learners]
@@ -94,12 +95,12 @@ def test_warm_started_tpe_evaluates_the_warm_start_first_then_goes_on():
 
 def test_lodo_warm_starts_tpe_with_the_learners_first_proposals(small, features, spy, monkeypatch):
     seen = []
-    tpe = _lodo._tpe_order
-    monkeypatch.setattr(_lodo, "_tpe_order", lambda scores, n, seed, warm_start=(): seen.append(r := tpe(scores, n, seed, warm_start)) or r)
+    tpe = _orders._tpe_order
+    monkeypatch.setattr(_orders, "_tpe_order", lambda scores, n, seed, warm_start=(): seen.append(r := tpe(scores, n, seed, warm_start)) or r)
     leave_one_domain_out(small, features, methods=["tpe+spy"], seeds=(0, 1), ks=(1, 3), bootstrap=0)
     assert len(seen) == len(small.domains()) * 2
     for order in seen:
-        assert order[: _lodo.WARM_START] == sorted(order, reverse=True)[: _lodo.WARM_START]  # spy's first three
+        assert order[: _orders.WARM_START] == sorted(order, reverse=True)[: _orders.WARM_START]  # spy's first three
 
 
 def test_replay_gives_every_candidate_once_proposed_ones_first():
@@ -143,8 +144,8 @@ def test_lodo_never_lets_the_held_out_domain_into_fit(small, features, spy, monk
     """Runs without syne-tune: every learner fit (spy, its warm-started TPE) and the single-best
     baseline see exactly the other domains."""
     single = []
-    order = _lodo._single_best_order
-    monkeypatch.setattr(_lodo, "_single_best_order", lambda train, candidates: single.append(set(train.domains())) or order(train, candidates))
+    order = _orders._single_best_order
+    monkeypatch.setattr(_orders, "_single_best_order", lambda train, candidates: single.append(set(train.domains())) or order(train, candidates))
     domains = set(small.domains())
     leave_one_domain_out(small, features, methods=["spy", "tpe+spy", "single-best", "random"], seeds=(0, 1), ks=(1, 3), bootstrap=0)
     # spy is fit twice per domain and seed (spy, tpe+spy share one fit per seed)
@@ -178,7 +179,7 @@ def test_syne_baselines_are_skipped_by_default_and_named_when_missing(small, fea
     for name in [m for m in sys.modules if m == "syne_tune" or m.startswith("syne_tune.")] or ["syne_tune"]:
         monkeypatch.setitem(sys.modules, name, None)  # import of syne_tune fails as if not installed
     assert _transfer.missing_package() == "syne_tune"
-    assert not set(SYNE) & set(_lodo.default_methods())
+    assert not set(SYNE) & set(_orders.default_methods())
     with pytest.raises(ConfigError, match="syne-quantile.*syne_tune"):
         leave_one_domain_out(small, features, methods=["tpe", "syne-quantile"], seeds=(0,), ks=(1,))
     with pytest.raises(ConfigError, match="unknown meta method 'tpe\\+nope'"):
@@ -189,7 +190,7 @@ def test_gap_is_in_the_metric_units_and_knows_noise():
     """Without per-question outcomes the gap falls back to 1.96 combined standard errors."""
     import numpy as np
 
-    from domaintune.meta._lodo import _gaps, _random_weights
+    from domaintune.meta._regret import _gaps, _random_weights
 
     t = DomainTable(keys=["a", "b", "c"], values=np.array([0.80, 0.75, 0.40]), stderr=np.array([0.05] * 3), outcomes=None, sign=1.0)
     scores = t.scores()
@@ -288,7 +289,7 @@ def test_first_pick_within_noise_uses_the_paired_test_of_the_export():
 def test_interval_is_bias_corrected_and_holds_the_estimate():
     import numpy as np
 
-    from domaintune.meta._lodo import interval
+    from domaintune.stats import bootstrap_interval as interval
 
     rng = np.random.default_rng(0)
     reps = rng.normal(0.0, 1.0, 4000)

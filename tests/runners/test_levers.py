@@ -13,7 +13,8 @@ from domaintune.runners import LMRunner, RunnerSettings
 from domaintune.runners._adapters import apply_adapter, prefix_cache
 from domaintune.runners._prompting import PromptBuilder, answer_text
 from domaintune.runners._retrieval import chunk, retriever
-from domaintune.runners._scoring import accuracy, option_scores
+from domaintune.runners._choices import accuracy
+from domaintune.runners._scoring import option_scores
 from domaintune.runners._selection import dsir_weights, fixed_exemplars, similar_exemplars, training_subset
 from domaintune.strategy import Strategy
 

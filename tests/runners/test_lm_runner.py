@@ -79,12 +79,12 @@ def test_a_few_lora_steps_lower_the_loss_on_real_data_with_the_real_model(smollm
 def test_difficulty_losses_in_batches_equal_one_row_at_a_time(tiny_model_dir, small_domain):
     from domaintune.lm import load_model
     from domaintune.runners._adapters import batches
-    from domaintune.runners._lm import LOSS_BATCH, _example_losses
+    from domaintune.runners._selection import LOSS_BATCH, example_losses
 
     model, tokenizer = load_model(tiny_model_dir, None, False, "cpu", torch.float32)
     builder = PromptBuilder(tokenizer, "instruction", "jargon", None, view="definition_to_term")
     rows = small_domain.view("definition_to_term").splits["train"][: LOSS_BATCH + 3]  # a full batch and a ragged one
-    batched = _example_losses(model, builder, tokenizer.pad_token_id, 64)(rows)
+    batched = example_losses(model, builder, tokenizer.pad_token_id, 64)(rows)
     with torch.no_grad():
         single = [float(model(input_ids=i, attention_mask=m, labels=l).loss)
                   for i, m, l, _ in (next(batches([builder.training_example(r)], 1, 64, tokenizer.pad_token_id, 0)) for r in rows)]

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from domaintune.runners._prompting import PromptBuilder, choose_exemplars
-from domaintune.runners._scoring import accuracy, option_scores
+from domaintune.runners._choices import accuracy
+from domaintune.runners._scoring import option_scores
 
 
 def _naive_scores(model, ids_prefix, item):
@@ -59,7 +60,8 @@ def test_packed_scoring_gives_the_same_scores_and_outcomes(tiny_model_dir, jargo
     forward pass) scores like the question-by-question path: same per-question outcomes."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-    from domaintune.runners._scoring import outcomes, packed_option_scores
+    from domaintune.runners._choices import outcomes
+    from domaintune.runners._scoring import packed_option_scores
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from domaintune.schedule import EntryLock, LockHeld, pid_alive
+from domaintune.schedule import EntryLock, LockHeld
+from domaintune.sweep import process_alive
 
 HOLD = """
 import sys, time
@@ -38,7 +39,7 @@ def test_a_live_holder_refuses_and_a_dead_ones_lock_is_taken_over(tmp_path):
     finally:
         holder.send_signal(signal.SIGKILL)  # a crash: no release, the owner file stays behind
         holder.wait()
-    assert not pid_alive(holder.pid) and (tmp_path / "evo.owner.json").exists()
+    assert not process_alive(holder.pid) and (tmp_path / "evo.owner.json").exists()
     with EntryLock(tmp_path, "evo") as lock:
         assert lock.took_over is not None and lock.took_over["pid"] == holder.pid and lock.took_over["alive"] is False
         assert lock.owner()["pid"] == os.getpid()
