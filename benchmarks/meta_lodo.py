@@ -13,30 +13,14 @@ import argparse
 import os
 from pathlib import Path
 
+from domaintune.reports import write_result_page as write_page
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 DEFAULT_GROUPS = ("data", "corpus")  # what `domaintune meta eval` and proposals use by default
 ABLATION = [("data",), ("corpus",), ("data", "corpus"), ("data", "corpus", "probe"), ("data", "corpus", "embedding"),
             ("probe", "embedding"), ("data", "corpus", "probe", "embedding")]
 FEATURE_METHODS = ["nearest", "surrogate", "tpe+nearest", "tpe+surrogate"]  # the others ignore meta-features
-
-
-PAGE_MARK = "<!-- the command named above writes everything below this line and keeps the lines above it -->"
-
-
-def write_page(path: Path, body: str) -> None:
-    """Write a results page below its mark, so the card and notes people wrote above it survive a rerun (dated anew)."""
-    import datetime
-    import platform
-    import re
-
-    old = path.read_text() if path.exists() else ""
-    if PAGE_MARK not in old:
-        path.write_text(body)
-        return
-    stamp = f"**Date and machine.** {datetime.date.today()}, {platform.machine()} with {os.cpu_count()} CPUs, Python {platform.python_version()}."
-    head = re.sub(r"^\*\*Date and machine\.\*\*.*$", stamp, old[: old.index(PAGE_MARK)], flags=re.M)
-    path.write_text(f"{head}{PAGE_MARK}\n\n" + ("#" + body if body.startswith("# ") else body))
 
 
 def ablation_table(history, all_features: dict, seeds: tuple[int, ...]) -> str:

@@ -159,7 +159,7 @@ if __name__ == "__main__":
     if args.table:
         text = table(args.out)
         if args.page:
-            from meta_lodo import write_page  # the one page writer of benchmarks/ (it keeps the page's card)
+            from domaintune.reports import write_result_page as write_page  # keeps the page's card above its mark
 
             write_page(args.page, text)
         print(text, end="")

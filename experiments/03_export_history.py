@@ -24,25 +24,9 @@ import math
 from collections import Counter
 from pathlib import Path
 
+from domaintune.reports import write_result_page as write_page
+
 HERE = Path(__file__).resolve().parent
-PAGE_MARK = "<!-- the command named above writes everything below this line and keeps the lines above it -->"
-
-
-def write_page(path: Path, body: str) -> None:
-    """Write a results page below its mark, so the card and notes people wrote above it survive a rerun (dated anew);
-    the same as benchmarks/meta_lodo.py's, since scripts share no module."""
-    import datetime
-    import os
-    import platform
-    import re
-
-    old = path.read_text() if path.exists() else ""
-    if PAGE_MARK not in old:
-        path.write_text(body)
-        return
-    stamp = f"**Date and machine.** {datetime.date.today()}, {platform.machine()} with {os.cpu_count()} CPUs, Python {platform.python_version()}."
-    head = re.sub(r"^\*\*Date and machine\.\*\*.*$", stamp, old[: old.index(PAGE_MARK)], flags=re.M)
-    path.write_text(f"{head}{PAGE_MARK}\n\n" + ("#" + body if body.startswith("# ") else body))
 
 
 def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out: Path | None, markdown: Path, dataset: str) -> None:

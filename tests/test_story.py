@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domaintune.reports import difference, fmt_ci, tell, wilson
+from domaintune.reports import fmt_ci, tell
+from domaintune.stats import difference, wilson
 
 
 def _trial(trial_id, strategy, metric, status="FINISHED"):

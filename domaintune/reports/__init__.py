@@ -11,7 +11,7 @@ from domaintune.reports._png import history_png, levels_png, pareto_png, sweep_p
 from domaintune.reports._story import SweepStory, TrialStory, fmt_ci, tell
 from domaintune.reports._sweep import SweepInputs, load_sweep, print_sweep_report, sweep_html, sweep_report
 from domaintune.reports._terminal import print_table
-from domaintune.stats import difference, wilson  # re-exported for tests/test_story.py
+from domaintune.reports._pages import PAGE_MARK, write_result_page
 
 __all__ = [
     # one sweep
@@ -33,12 +33,13 @@ __all__ = [
     "TrialStory",
     "fmt_ci",
     "tell",
-    "difference",
-    "wilson",
     # the PNG copies on a sweep's run, and terminal tables
     "history_png",
     "levels_png",
     "pareto_png",
     "sweep_pngs",
     "print_table",
+    # results pages under docs/results/
+    "PAGE_MARK",
+    "write_result_page",
 ]

@@ -183,9 +183,14 @@ class SweepTracker:
         self.client.log_text(self.parent_id, text, path)
 
     def log_figure(self, figure: Any, name: str) -> None:
-        """A figure on the sweep's parent run, as ``plots/<name>.png``."""
+        """A figure on the sweep's parent run, as ``plots/<name>.png``; a matplotlib figure is
+        closed once logged (pyplot keeps every open figure alive for the life of the process)."""
         assert self.parent_id
         self.client.log_figure(self.parent_id, figure, f"plots/{name}.png")
+        if hasattr(figure, "savefig"):
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
 
     def set_note(self, markdown: str) -> None:
         """The sweep run's description in the MLflow UI."""
