@@ -58,6 +58,9 @@ def test_ctrl_c_marks_open_runs_killed(tmp_path, tiny_model_dir, small_domain):
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # Create the store's tables before the sweep starts: this test polls the store while the sweep
+    # runs, and two processes migrating one new SQLite file at once can fail either of them.
+    MlflowClient(uri).search_experiments()
     process = subprocess.Popen(
         [sys.executable, "-m", "domaintune", "sweep", str(path), "--quiet"],
         cwd=tmp_path, env={**__import__("os").environ, "MLFLOW_TRACKING_URI": uri},

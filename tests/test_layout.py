@@ -20,7 +20,7 @@ PACKAGE = "domaintune"
 # import inside a function, or under ``if TYPE_CHECKING:``, is an arrow like any other.
 LAYERS = [
     "errors", "stats", "lm", "strategy", "history", "domains", "search_spaces", "runners", "tracking", "meta",
-    "config", "reports", "sweep", "champion", "schedule", "testing", "cli", "__main__",
+    "config", "reports", "sweep", "champion", "schedule", "deploy", "testing", "cli", "__main__",
 ]
 TOP_LEVEL_MODULES = 6  # __init__, __main__ and the shared vocabulary: errors, strategy, history, config
 MAX_FILE_LINES = 300

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from domaintune import __version__
-from domaintune.cli import _assets, _champion, _domains, _meta, _report, _runs, _schedule, _sweep
+from domaintune.cli import _assets, _champion, _deploy, _domains, _meta, _report, _runs, _schedule, _sweep
 
 app = typer.Typer(
     help="Find the best way to specialize an LLM to a domain, and learn from every past domain.",
@@ -74,5 +74,9 @@ schedule_app.command("serve")(_schedule.schedule_serve)
 champion_app = _group("champion", "A domain's champion in the MLflow Model Registry.")
 champion_app.command("show")(_champion.champion_show)
 champion_app.command("rollback")(_champion.champion_rollback)
+
+deploy_app = _group("deploy", "Kubernetes manifests: a KubeRay RayJob per sweep, a CronJob for the schedule.")
+deploy_app.command("rayjob")(_deploy.deploy_rayjob)
+deploy_app.command("cronjob")(_deploy.deploy_cronjob)
 
 __all__ = ["app"]
