@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,58 @@ def mlflow_server(tmp_path: Path):
 
     with mlflow_server(tmp_path / "server") as uri:
         yield uri
+
+
+@pytest.fixture(scope="session")
+def postgres_mlflow(tmp_path_factory: pytest.TempPathFactory):
+    """One `mlflow server` on a real PostgreSQL (served artifacts), as production runs MLflow, for
+    the whole session (about 20 s to start); yields its URI. Tests share it: take it through
+    ``store`` or ``served``, which give each test experiment names of its own."""
+    from domaintune.testing.servers import mlflow_server, postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)")
+    with postgres_server() as database, mlflow_server(tmp_path_factory.mktemp("mlflow-postgres"), backend=database) as uri:
+        yield uri
+
+
+@dataclass(frozen=True)
+class Store:
+    """A tracking store for one test: its URI, and the suffix that makes the test's experiment names its own."""
+
+    uri: str
+    suffix: str = ""
+
+    def experiment(self, name: str) -> str:
+        return f"{name}{self.suffix}"
+
+
+def _on_postgres(request: pytest.FixtureRequest) -> Store:
+    """The session's server on PostgreSQL, seen by this test alone: experiment names of its own,
+    and an empty model registry (a registered model's name is its domain's, shared by all tests)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = request.getfixturevalue("postgres_mlflow")
+    client = MlflowClient(uri, registry_uri=uri)
+    for model in client.search_registered_models(max_results=1000):
+        client.delete_registered_model(model.name)
+    return Store(uri, f"-{uuid.uuid4().hex[:8]}")
+
+
+ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.heavy)
+
+
+@pytest.fixture(params=["sqlite", ON_POSTGRES])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A test's tracking store: a SQLite file of its own (the embedded default), then, in the
+    heavy suite, the session's MLflow server on PostgreSQL."""
+    return Store(f"sqlite:///{tmp_path / 'mlflow.db'}") if request.param == "sqlite" else _on_postgres(request)
+
+
+@pytest.fixture(params=["sqlite", ON_POSTGRES])
+def served(request: pytest.FixtureRequest) -> Store:
+    """A tracking server: one on SQLite of the test's own, then the session's one on PostgreSQL (heavy)."""
+    return Store(request.getfixturevalue("mlflow_server")) if request.param == "sqlite" else _on_postgres(request)
 
 
 @pytest.fixture(scope="session")

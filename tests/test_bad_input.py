@@ -25,7 +25,7 @@ BASE = yaml.safe_load((ROOT / "experiments" / "replay_sweep.yaml").read_text())
 
 # (what, how it is given, the message expected (a regex)). `config`: keys merged into the
 # replay config and parsed; `sweep`: the same, then run (fails before any trial); `yaml`:
-# the config file's text; `domain`: a user domain's files (see _domain_case).
+# the config file's text (or its bytes); `domain`: a user domain's files (see _domain_case).
 CASES: list[tuple[str, str, Any, str]] = [
     ("unknown top-level key", "config", {"nmae": "x"}, r"bad\.yaml: nmae: unknown key"),
     ("unknown runner key", "config", {"runner": {"questons": 4}}, r"runner\.questons"),
@@ -53,6 +53,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("unknown warm-start learner", "config", {"warm_start": {"learner": "oracle"}}, r"warm_start\.learner.*unknown learner 'oracle'"),
     ("config file is not YAML", "yaml", "name: [unclosed", r"bad\.yaml: not valid YAML"),
     ("config file is a list", "yaml", "- a\n- b\n", r"bad\.yaml: expected a mapping at the top level"),
+    ("config file is not UTF-8 (Latin-1)", "yaml", "name: caf\xe9-law\n".encode("latin-1"), r"bad\.yaml: not UTF-8 text \(byte 9: .+\); save the config as UTF-8"),
     ("every lever fixed", "sweep", {"space": {"retrieval": "none", "n_shots": 0}}, r"space: every lever is fixed"),
     ("metric the domain does not report", "sweep", {"metric": "f1"}, r"metric: 'f1' is not reported for a multiple_choice domain; use one of accuracy, train_loss"),
     ("unknown domain", "sweep", {"domain": "no-such-domain"}, r"no-such-domain"),
@@ -68,6 +69,11 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("storage path under a file", "sweep", {"storage": "{tmp}/a-file/ray"}, r"storage: cannot write to the Ray storage folder .*a-file/ray"),
     ("domain file missing", "domain", {"train": "/nonexistent/train.jsonl"}, r"/nonexistent/train\.jsonl"),
     ("domain file without its column", "domain", {"bad_column": True}, r"train\.jsonl: columns \['meaning', 'term'\] fit no task"),
+]
+# Checked by tests of their own, listed in the table all the same: (what, what it gets).
+ELSEWHERE = [
+    ("`domaintune ui` ended with SIGTERM or Ctrl-C (tests/test_ui.py)",
+     "its `mlflow ui` server and uvicorn workers end with it (their own process group) and the port stops answering; exit 0"),
 ]
 if shutil.which("mount") and os.geteuid() == 0:
     CASES.append(("storage on a full disk", "sweep", {"storage": "{full}/ray"}, r"storage: cannot write to the Ray storage folder .*No space left on device"))
@@ -145,7 +151,10 @@ def raise_for(kind: str, payload: Any, tmp_path: Path, uri: str, full: Path | No
 
     if kind == "yaml":
         path = tmp_path / "bad.yaml"
-        path.write_text(payload)
+        if isinstance(payload, bytes):
+            path.write_bytes(payload)
+        else:
+            path.write_text(payload)
         load_config(path)
     elif kind == "domain":
         _domain_case(payload, tmp_path)
@@ -197,9 +206,14 @@ def markdown(tmp_root: Path) -> str:
             text = str(error).replace(str(folder), "…").replace("|", "\\|").replace("\n", " ")
         except AssertionError as error:
             text = str(error)
-        shown = payload if isinstance(payload, str) else yaml.safe_dump(payload, default_flow_style=True).strip()
+        if isinstance(payload, bytes):
+            shown = repr(payload)[2:-1]
+        else:
+            shown = payload if isinstance(payload, str) else yaml.safe_dump(payload, default_flow_style=True).strip()
         shown = shown.replace("\n", "\\n")
         rows.append(f"| {number} | {what}: `{shown}` | {text[:300]} |")
+    for number, (what, text) in enumerate(ELSEWHERE, start=len(CASES) + 1):
+        rows.append(f"| {number} | {what} | {text} |")
     return "\n".join(rows)
 
 

@@ -28,11 +28,11 @@ def test_malformed_record_names_file_and_row(history, tmp_path):
         History.from_jsonl(tmp_path / "bad2.jsonl")
 
 
-def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
+def test_history_round_trips_through_mlflow(history, store, small_domain):
     from domaintune.tracking import SweepTracker
 
-    uri = f"sqlite:///{tmp_path / 'h.db'}"
-    tracker = SweepTracker(uri, "domaintune")
+    uri, experiment = store.uri, store.experiment("domaintune")
+    tracker = SweepTracker(uri, experiment)
     tracker.start("h", {"name": "h"}, {}, small_domain.view("term_to_definition"), trial_tags={"domaintune.metric": "accuracy", "domaintune.direction": "maximize", "domaintune.base_model": "m"})
     sent = history.records[:4]
     for i, record in enumerate(sent):
@@ -42,7 +42,7 @@ def test_history_round_trips_through_mlflow(history, tmp_path, small_domain):
             tracker.log_trial_outcomes(str(i), {"step": record.steps, "question_ids": [f"q{j}" for j in range(5)], "outcomes": [1, 0, i % 2, 1, 0]})
         tracker.end_trial(str(i), "FINISHED")
     tracker.close()
-    back = read_history(uri)
+    back = read_history(uri, experiment)
     assert len(back) == 4
     by_strategy = {r.strategy_key(): r for r in back}
     for record in sent:
@@ -79,16 +79,16 @@ def test_the_seed_history_keeps_per_question_outcomes_and_ids():
     assert all(len(ids) == 1 for ids in by_domain.values())
 
 
-def test_replayed_trials_do_not_come_back_as_history(tmp_path, small_domain):
+def test_replayed_trials_do_not_come_back_as_history(store, small_domain):
     from domaintune.tracking import SweepTracker
 
-    uri = f"sqlite:///{tmp_path / 'h.db'}"
+    uri, experiment = store.uri, store.experiment("domaintune")
     view = small_domain.view("term_to_definition")
     for runner in ("lm", "replay"):
-        tracker = SweepTracker(uri, "domaintune")
+        tracker = SweepTracker(uri, experiment)
         tracker.start(runner, {}, {}, view, trial_tags={"domaintune.metric": "accuracy", "domaintune.runner": runner})
         tracker.start_trial("t", {"template": "plain"}, view)
         tracker.log_trial_metrics("t", 0, {"accuracy": 0.5})
         tracker.end_trial("t", "FINISHED")
         tracker.close()
-    assert len(read_history(uri)) == 1  # the lm trial; the replay trial is the history read back
+    assert len(read_history(uri, experiment)) == 1  # the lm trial; the replay trial is the history read back

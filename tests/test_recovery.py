@@ -1,4 +1,5 @@
-"""A real sweep driver killed with SIGKILL, then resumed or cleaned up (real Ray, real MLflow, replay runner)."""
+"""A real sweep driver killed with SIGKILL, then resumed (on a SQLite file, then on an MLflow server on
+PostgreSQL) or cleaned up (real Ray, real MLflow, replay runner)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ EXPERIMENT = "domaintune-replay"  # the replay config's experiment
 SLOW = ("--set", "runner.replay_delay=3", "--set", "search.num_samples=6")
 
 
-def _in_flight(client: MlflowClient, finished: int = 1, fresh: float | None = None):
+def _in_flight(client: MlflowClient, finished: int = 1, fresh: float | None = None, experiment: str = EXPERIMENT):
     """The parent run once ``finished`` trials finished and another is running (one that started
     within the last ``fresh`` seconds, when given: it is surely still running a moment later)."""
-    parents, children = split(runs(client, EXPERIMENT))
+    parents, children = split(runs(client, experiment))
     statuses = Counter(c.info.status for c in children)
     running = [c for c in children if c.info.status == "RUNNING"]
     if fresh is not None:
@@ -47,17 +48,18 @@ def _last_whole_state(storage) -> str:
 
 
 @pytest.mark.heavy
-def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_trial(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_trial(tmp_path, store):
+    uri, experiment = store.uri, store.experiment(EXPERIMENT)
+    slow = (*SLOW, "--set", f"tracking.experiment={experiment}")
     client = MlflowClient(uri)
-    driver = start_sweep(uri, tmp_path / "ray", *SLOW, log=tmp_path / "first.log")
+    driver = start_sweep(uri, tmp_path / "ray", *slow, log=tmp_path / "first.log")
     try:
         # A trial replays for 3 s: one that started under 2 s ago is still running at the kill.
-        parent = wait_for(lambda: _in_flight(client, fresh=2.0), 240, "a finished and a just-started trial")
+        parent = wait_for(lambda: _in_flight(client, fresh=2.0, experiment=experiment), 240, "a finished and a just-started trial")
         os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as an OOM kill or a lost node would
         driver.wait(timeout=30)
         # Read after the kill: only the driver writes to MLflow, so this is what the crash left.
-        at_crash = split(runs(client, EXPERIMENT))[1]
+        at_crash = split(runs(client, experiment))[1]
         finished_before = {c.data.tags["domaintune.trial_id"] for c in at_crash if c.info.status == "FINISHED"}
         running_at_crash = {c.data.tags["domaintune.trial_id"] for c in at_crash if c.info.status == "RUNNING"}
         assert finished_before and running_at_crash
@@ -65,7 +67,7 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
         # unknown to the restore (it stays KILLED and a new sample takes its place).
         saved_running = {trial_id for trial_id in running_at_crash if trial_id in _last_whole_state(tmp_path / "ray")}
         session = parent.data.tags[Tag.RAY_SESSION]
-        command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *SLOW)
+        command = ("sweep", "experiments/replay_sweep.yaml", "--json", "--resume", "--set", f"storage={tmp_path / 'ray'}", *slow)
         resumed = run_cli(uri, *command)
         if resumed.returncode != 0 and "timed out during startup" in resumed.stderr:
             # Ray's own start timed out on an overloaded machine: that sweep is FAILED, and a
@@ -77,7 +79,7 @@ def test_killed_sweep_resumes_under_the_same_run_without_rerunning_a_finished_tr
     finally:
         end_group(driver)
 
-    parents, children = split(runs(client, EXPERIMENT))
+    parents, children = split(runs(client, experiment))
     assert [p.info.run_id for p in parents] == [parent.info.run_id] == [result["parent_run_id"]]
     assert parents[0].info.status == "FINISHED" and parents[0].data.tags["domaintune.resumed"] in {"1", "2"}
     assert "RUNNING" not in {r.info.status for r in parents + children}

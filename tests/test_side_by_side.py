@@ -1,4 +1,5 @@
-"""Two different sweeps at once against one real `mlflow server`: nothing lost, nothing mixed."""
+"""Two different sweeps at once against one real `mlflow server` (on SQLite, then on PostgreSQL as
+production runs it): nothing lost, nothing mixed."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.heavy
-def test_two_sweeps_on_one_server_lose_nothing_and_mix_nothing(tmp_path, mlflow_server):
+def test_two_sweeps_on_one_server_lose_nothing_and_mix_nothing(tmp_path, served):
     sweeps = {"law": "gcide-law", "medicine": "gcide-medicine"}
+    experiment = served.experiment("domaintune-replay")
     processes = {
         name: start_sweep(
-            mlflow_server, tmp_path / f"ray-{name}", "--set", f"name={name}", "--set", f"domain={domain}", "--set", "search.num_samples=6",
-            log=tmp_path / f"{name}.log",
+            served.uri, tmp_path / f"ray-{name}", "--set", f"name={name}", "--set", f"domain={domain}", "--set", "search.num_samples=6",
+            "--set", f"tracking.experiment={experiment}", log=tmp_path / f"{name}.log",
         )
         for name, domain in sweeps.items()
     }
@@ -33,8 +35,8 @@ def test_two_sweeps_on_one_server_lose_nothing_and_mix_nothing(tmp_path, mlflow_
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
     time.sleep(0.5)
-    client = MlflowClient(mlflow_server)
-    parents, children = split(runs(client, "domaintune-replay"))
+    client = MlflowClient(served.uri)
+    parents, children = split(runs(client, experiment))
     assert sorted(p.info.run_name for p in parents) == ["law", "medicine"]
     assert "RUNNING" not in {r.info.status for r in parents + children}
     for parent in parents:

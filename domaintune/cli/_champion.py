@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from typing import Any, Optional
 
 import typer
@@ -57,7 +59,9 @@ def feedback(
     """Record an expert's judgments on the champion: MLflow assessments, history records, a new domain version."""
     from domaintune.champion import apply_feedback
 
-    info = apply_feedback(domain, file, uri=uri, history=history)
+    # stdout carries the JSON alone: MLflow prints a run's links there when a server's run ends.
+    with contextlib.redirect_stdout(sys.stderr):
+        info = apply_feedback(domain, file, uri=uri, history=history)
     if as_json:
         print_json(info)
     else:

@@ -65,4 +65,30 @@ def ui(
         typer.echo(line)
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store, "--host", "127.0.0.1", "--port", str(port)]
-    raise typer.Exit(subprocess.call(command, env=env))
+    raise typer.Exit(_serve_until_ended(subprocess.Popen(command, env=env, start_new_session=True)))
+
+
+class _Ended(Exception):
+    """SIGTERM reached ``domaintune ui``."""
+
+
+def _serve_until_ended(server: Any) -> int:
+    """Wait for the UI server; on Ctrl-C or SIGTERM end it and the uvicorn workers it spawned (its
+    process group: they outlive a signal to the server alone and keep the port). Ctrl-C or SIGTERM
+    is the user closing the UI: exit 0; otherwise the server's own exit status."""
+    import signal
+
+    from domaintune.testing.servers import stop_group
+
+    def ended(signum: int, frame: Any) -> None:
+        raise _Ended
+
+    previous = signal.signal(signal.SIGTERM, ended)
+    try:
+        return server.wait()
+    except (KeyboardInterrupt, _Ended):
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the ending short
+        stop_group(server)
+        signal.signal(signal.SIGTERM, previous)

@@ -1,6 +1,6 @@
 """The champion as a pyfunc model: a scheduled sweep with a real (tiny, random) model registers it,
 and a fresh process loads ``models:/<domain>@champion`` and answers the validation questions with
-exactly the accuracy the sweep recorded."""
+exactly the accuracy the sweep recorded (on a SQLite file, then on an MLflow server on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ print(json.dumps({"accuracy": sum(right) / len(right), "answers": list(out["answ
 
 @pytest.mark.slow
 @pytest.mark.heavy
-def test_a_scheduled_champion_answers_in_a_fresh_process_with_its_recorded_accuracy(tmp_path, monkeypatch, tracking_uri, tiny_model_dir):
+def test_a_scheduled_champion_answers_in_a_fresh_process_with_its_recorded_accuracy(tmp_path, monkeypatch, store, tiny_model_dir):
     import ray
 
+    tracking_uri = store.uri
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     monkeypatch.setenv("DOMAINTUNE_DOMAINS", str(tmp_path / "domains"))
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({
@@ -50,12 +51,12 @@ def test_a_scheduled_champion_answers_in_a_fresh_process_with_its_recorded_accur
                   "lora_layers": "all", "steps": 4, "batch_size": 2, "learning_rate": 0.01, "warmup_steps": 0},
         "search": {"num_samples": 2, "max_concurrent": 2, "scheduler": "fifo", "points_to_evaluate": [{"lora_rank": 2}, {"lora_rank": 4}]},
         "warm_start": {"learner": "random", "n": 1},
-        "tracking": {"experiment": "evo-tiny"},
+        "tracking": {"experiment": store.experiment("evo-tiny")},
         "storage": str(tmp_path / "ray"),
     }))
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text(yaml.safe_dump({
-        "tracking": {"experiment": "evo-schedule"}, "lock_dir": str(tmp_path / "locks"),
+        "tracking": {"experiment": store.experiment("evo-schedule")}, "lock_dir": str(tmp_path / "locks"),
         "feedback_history": str(tmp_path / "feedback.jsonl"),
         "entries": [{"name": "evo-tiny", "config": "sweep.yaml", "triggers": {"data_changed": True}}],
     }))

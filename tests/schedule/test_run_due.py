@@ -1,6 +1,7 @@
-"""The loop on real Ray + a real MLflow store, answered by the replay runner from histories written
-here: a domain is released in a new version, run-due checks the champion, sweeps, and promotes
-the challenger only when it wins the paired test; feedback makes the next version; rollback."""
+"""The loop on real Ray + a real MLflow store (a SQLite file, then a server on PostgreSQL),
+answered by the replay runner from histories written here: a domain is released in a new
+version, run-due checks the champion, sweeps, and promotes the challenger only when it wins the
+paired test; feedback makes the next version; rollback."""
 
 from __future__ import annotations
 
@@ -47,10 +48,10 @@ def _history(path: Path, versions: list[str]) -> str:
 
 
 @pytest.fixture
-def loop(tmp_path, monkeypatch, tracking_uri):
+def loop(tmp_path, monkeypatch, store):
     import ray
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
     monkeypatch.setenv("DOMAINTUNE_DOMAINS", str(tmp_path / "domains"))
     histories = {v: _history(tmp_path / f"h{v}.jsonl", [str(i) for i in range(1, int(v) + 1)]) for v in RIGHT}
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({
@@ -59,7 +60,7 @@ def loop(tmp_path, monkeypatch, tracking_uri):
         "space": {"retrieval": "none", "template": "instruction", "adapter": "none", "n_shots": [0, 3], "scoring": ["mean", "calibrated"]},
         "search": {"num_samples": 4, "max_concurrent": 2, "scheduler": "fifo", "points_to_evaluate": GRID},
         "warm_start": {"learner": "random", "n": 1},
-        "tracking": {"experiment": "evo-sweeps"},
+        "tracking": {"experiment": store.experiment("evo-sweeps")},
         "storage": str(tmp_path / "ray"),
     }))
 
@@ -69,7 +70,7 @@ def loop(tmp_path, monkeypatch, tracking_uri):
         earlier = histories[str(int(version) - 1)] if version != "1" else None
         path = tmp_path / "schedule.yaml"
         path.write_text(yaml.safe_dump({
-            "tracking": {"experiment": "evo-schedule"},
+            "tracking": {"experiment": store.experiment("evo-schedule")},
             "lock_dir": str(tmp_path / "locks"),
             "feedback_history": str(tmp_path / "feedback.jsonl"),
             "entries": [{
@@ -88,9 +89,9 @@ def _version_tags(client: MlflowClient, version: str) -> dict:
 
 
 @pytest.mark.heavy
-def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, tracking_uri):
+def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, store):
     schedule, tmp_path = loop
-    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    client = MlflowClient(store.uri, registry_uri=store.uri)
     cli = CliRunner()
 
     # v1, a fresh store: due (first sweep); the winner becomes the first champion.
@@ -165,7 +166,7 @@ def test_new_versions_are_checked_swept_and_promoted_only_on_a_paired_win(loop, 
     assert run_due(schedule("3")) == []
 
     # What ran is in MLflow: entry, action, reason, sweep run id, outcome.
-    runs = client.search_runs([client.get_experiment_by_name("evo-schedule").experiment_id], order_by=["attributes.start_time ASC"])
+    runs = client.search_runs([client.get_experiment_by_name(store.experiment("evo-schedule")).experiment_id], order_by=["attributes.start_time ASC"])
     seen = [(r.data.tags["domaintune.action"], r.data.tags["domaintune.outcome"]) for r in runs]
     assert seen == [("sweep", "promoted"), ("check", "checked"), ("sweep", "promoted"), ("check", "checked"), ("sweep", "refused")]
     assert all(r.data.tags["domaintune.entry"] == "evo" for r in runs)
