@@ -20,6 +20,7 @@ def print_sweep_result(result: SweepResult) -> None:
             str(number),  # the "N" of the MLflow child run "N · strategy"
             t.status
             + (" (stopped early)" if t.stopped_early and t.status == "FINISHED" else "")
+            + (f" (answered from run {t.answered_from[:8]})" if t.answered_from else "")
             + (" pareto" if t.trial_id in result.pareto else ""),
             _fmt(t.metric),
             str(t.steps),
@@ -33,6 +34,8 @@ def print_sweep_result(result: SweepResult) -> None:
         ["#", "status", f"val {result.metric}", "steps", "seconds", "strategy"],
         rows,
     )
+    if result.answered or result.repeated_evaluations:
+        print(f"{result.answered} trial(s) answered from a recorded run, not run again; {result.repeated_evaluations} repeated evaluation(s)")
     if result.best_strategy is None:
         print("No trial finished.")
         return

@@ -11,6 +11,11 @@ from domaintune.lm import DEFAULT_MODEL
 # Keys an earlier release used, and what they are called now (one word per concept).
 RENAMED = {"eval_examples": "questions", "test_examples": "test_questions"}
 
+# Settings that change no validation result (where a model is cached, threads, the test split,
+# packing, which gives the same outcomes, a replay's delay): two sweeps that differ only in these
+# can answer each other's strategies.
+RESULT_NEUTRAL = frozenset({"cache_dir", "trust_remote_code", "test_questions", "threads", "pack_tokens", "replay_delay"})
+
 
 class RunnerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -52,3 +57,7 @@ class RunnerSettings(BaseModel):
                 if old in values:
                     raise ValueError(f"{old!r} was renamed to {new!r}")
         return values
+
+    def result_settings(self) -> dict[str, Any]:
+        """The settings a validation result depends on (the questions, their seed, the model, ...), as JSON values."""
+        return {key: value for key, value in self.model_dump(mode="json").items() if key not in RESULT_NEUTRAL}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ray.tune import Callback
 
 from domaintune.strategy import Strategy
+from domaintune.sweep._answers import split_answer
 from domaintune.sweep._results import TrialSummary
 from domaintune.sweep._trial import trial_outcomes
 from domaintune.tracking import Tag, TrialRun
@@ -52,6 +53,7 @@ class TrialRecorder(Callback):
         self.errors: dict[str, str] = {}
         self.done: set[str] = set()  # trials already closed in MLflow before this driver
         self.nodes: dict[str, str] = {}
+        self.answered: dict[str, str] = {}  # trial id -> the run its recorded answer came from
         self._warned_nice = False
         # Set by a restore: called once with Ray's restored trials before the first step.
         self.on_restored: Callable[[list], None] | None = None
@@ -69,6 +71,8 @@ class TrialRecorder(Callback):
         self.status[trial_id] = record.status
         if record.error:
             self.errors[trial_id] = record.error
+        if record.answered_from:
+            self.answered[trial_id] = record.answered_from
         self.done.add(trial_id)
         self.tracker.trial_runs[trial_id] = record.run_id
 
@@ -80,21 +84,20 @@ class TrialRecorder(Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         if trial.trial_id in self.done:
             return
-        strategy = self.space.strategy(trial.config)
+        point, answer = split_answer(trial.config)
+        strategy = self.space.strategy(point)
         if trial.trial_id not in self.order:
             self.order.append(trial.trial_id)
         self.strategies[trial.trial_id] = strategy
         self.curves[trial.trial_id] = []
         self.last.pop(trial.trial_id, None)
         number = self.order.index(trial.trial_id) + 1
+        tags = {Tag.TRIAL_CONFIG: json.dumps(point, sort_keys=True, default=str)}
+        if answer is not None:  # a repeat: named by the run that scored it (this sweep's trial, or an earlier sweep's run)
+            self.answered[trial.trial_id] = answer.get("run_id") or self.tracker.trial_runs.get(answer.get("trial_id", ""), "")
+            tags[Tag.ANSWERED_FROM] = self.answered[trial.trial_id]
         # Only the levers that matter: a child lever is not recorded when its parent is off.
-        self.tracker.start_trial(
-            trial.trial_id,
-            strategy.active(),
-            self.domain,
-            label=f"{number} · {strategy.describe()}",
-            tags={Tag.TRIAL_CONFIG: json.dumps(trial.config, sort_keys=True, default=str)},
-        )
+        self.tracker.start_trial(trial.trial_id, strategy.active(), self.domain, label=f"{number} · {strategy.describe()}", tags=tags)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         if trial.trial_id in self.done:
@@ -177,6 +180,7 @@ class TrialRecorder(Callback):
             run_id=self.tracker.trial_runs.get(trial_id, ""),
             adapter_dir=str(last.get("adapter_dir", "") or ""),
             trial_dir=str(last.get("trial_dir", "") or ""),
+            answered_from=self.answered.get(trial_id, ""),
         )
 
 

@@ -23,6 +23,7 @@ class TrialSummary:
     run_id: str = ""  # its MLflow child run
     adapter_dir: str = ""  # where its trained adapter was saved (on the node that ran it)
     trial_dir: str = ""  # its Ray trial folder (on the node that ran it): outcomes.json when it finished
+    answered_from: str = ""  # the MLflow run whose recorded result answered it (a repeated strategy, not run again)
 
 
 @dataclass
@@ -48,9 +49,29 @@ class SweepResult:
     story: list[str] = field(default_factory=list)  # baseline, first proposal, where the search went (domaintune.story)
     interrupted: bool = False
     resumed: bool = False
+    answered: int = 0  # trials answered from a record instead of run (sweep/_answers.py)
+    repeated_evaluations: int = 0  # trials that ran a strategy an earlier trial of this sweep had scored (goal: 0)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def repeated_evaluations(trials: list[TrialSummary]) -> int:
+    """Trials that ran (were not answered) a strategy that an earlier trial of the sweep ran and
+    scored (finished, not stopped early): evaluations a record could have answered."""
+    from domaintune.history import strategy_key
+    from domaintune.strategy import Strategy
+
+    scored: set[str] = set()
+    repeats = 0
+    for trial in trials:
+        if trial.answered_from:
+            continue
+        key = strategy_key(Strategy.from_dict(trial.strategy).active())
+        repeats += key in scored
+        if trial.status == "FINISHED" and not trial.stopped_early:
+            scored.add(key)
+    return repeats
 
 
 def objective_value(trial: TrialSummary, metric: str) -> float | None:

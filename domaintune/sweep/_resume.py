@@ -57,6 +57,14 @@ def _replayable(last: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in last.items() if isinstance(v, (int, float)) or k == "adapter_dir"}
 
 
+def _answer(record: TrialRun, metric: str | None) -> dict[str, Any] | None:
+    """What a finished trial's run answers a repeat of its strategy with (``sweep/_answers.py``),
+    or None: no point, no ``metric``, or stopped before its last step."""
+    if not record.config or metric not in record.last or record.stopped_early:
+        return None
+    return {"run_id": record.answered_from or record.run_id, "result": _replayable(record.last)}
+
+
 def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, records: list[TrialRun], space: SearchSpace) -> Any:
     """Ray's own restore of a killed sweep: finished trials stay finished, the ones running at the
     crash run again, the searcher comes back whole; our callback replaces the pickled one."""
@@ -76,6 +84,9 @@ def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, 
         status = {t.trial_id: t.status for t in trials}
         base = getattr(limiter, "searcher", limiter)
         metric = base.metric if isinstance(base.metric, str) else None
+        for record in finished.values():  # each answers a repeat of its strategy (a searcher of an older release cannot)
+            if (answer := _answer(record, metric)) is not None and hasattr(limiter, "learn"):
+                limiter.learn(record.config, answer)
         for trial_id, record in finished.items():
             # A trial Ray restored as unfinished is replayed from MLflow and told through Ray itself.
             if trial_id in status and (searcher_saved or status[trial_id] != "TERMINATED"):

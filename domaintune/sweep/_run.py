@@ -14,7 +14,7 @@ from domaintune.errors import ConfigError
 from domaintune.sweep._driver import Driver, claim, open_parent, previous_sweep
 from domaintune.sweep._liveness import Heartbeat
 from domaintune.sweep._ray import init_ray, ray_session_dir
-from domaintune.sweep._results import SweepResult, TrialSummary, best_trial, pareto_front
+from domaintune.sweep._results import SweepResult, TrialSummary, best_trial, pareto_front, repeated_evaluations
 from domaintune.sweep._resume import _replayable, _restore, _whole_state
 from domaintune.sweep._search import _searcher, _tuner
 from domaintune.sweep._trial import _trainable
@@ -114,7 +114,7 @@ def _prepare(driver: Driver, space: SearchSpace, domain: Domain, resume: bool, n
     from domaintune.runners import make_runner
 
     previous, records = previous_sweep(driver, resume, notice)
-    plan = plan_warm_start(driver.config, domain, space)
+    plan = plan_warm_start(driver.config, domain, space, skip_parent=previous.info.run_id if previous is not None else "")
     runner = make_runner(driver.config.runner)
     runner.prepare()
     experiment_dir = open_parent(driver, space, domain, previous)
@@ -128,7 +128,7 @@ def _tuner_for(sweep: _Sweep, address: str | None, verbose: int) -> tuple[TrialR
     from domaintune.sweep._recorder import TrialRecorder
 
     config, tracker, records = sweep.config, sweep.driver.tracker, sweep.records
-    if (sweep.plan.points or sweep.plan.earlier) and not sweep.resumed:
+    if (sweep.plan.points or sweep.plan.earlier or sweep.plan.answers) and not sweep.resumed:
         tracker.log_dict(sweep.plan.to_dict(), "warm_start.json")
     local = init_ray(address or config.address, config.search.worker_niceness)
     tracker.set_tags({Tag.RAY_LOCAL: str(local).lower(), Tag.RAY_SESSION: ray_session_dir()})
@@ -179,7 +179,10 @@ def _finish(sweep: _Sweep, recorder: TrialRecorder, started: float, timings: dic
         result.pareto = pareto_front(trials, [(config.metric, config.mode)] + [(o.metric, o.mode) for o in config.objectives])
         for trial_id in result.pareto:
             tracker.set_trial_tag(trial_id, Tag.PARETO, "true")
-    metrics = {"trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials))}
+    metrics = {
+        "trials": float(len(trials)), "trials_failed": float(sum(t.status == "FAILED" for t in trials)),
+        "trials_answered": float(result.answered), "repeated_evaluations": float(result.repeated_evaluations),
+    }
     if best is not None:
         metrics[f"best_validation_{config.metric}"] = best.metric  # type: ignore[assignment]
         if test_score is not None:
@@ -255,4 +258,6 @@ def _result(
         parent_run_id=tracker.parent_id or "",
         seconds=time.perf_counter() - started,
         interrupted=interrupted,
+        answered=sum(bool(t.answered_from) for t in trials),
+        repeated_evaluations=repeated_evaluations(trials),
     )

@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from domaintune.history import strategy_key
+from domaintune.sweep._resume import _answer
 from domaintune.tracking import TrialRun
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ def _searcher(
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
+    from domaintune.sweep._answers import Answering
+
     multi = bool(config.objectives)
     searcher = OptunaSearch(
         space=space.to_optuna(),
@@ -31,10 +35,15 @@ def _searcher(
     )
     for earlier in plan.earlier:  # this domain's own earlier results: TPE starts from them
         searcher.add_evaluated_point(earlier.point, earlier.value)
+    # A repeat of these strategies is answered from their runs (earlier sweeps of the same settings).
+    answers = {strategy_key(space.strategy(a.point).active()): {"run_id": a.run_id, "result": a.result} for a in plan.answers}
     for record in told or []:  # a resumed sweep's finished trials, when Ray kept no state to restore
         if record.config and metric in record.last and not multi:
             searcher.add_evaluated_point(record.config, float(record.last[metric]))
-    return ConcurrencyLimiter(searcher, max_concurrent=config.search.max_concurrent)
+        if (answer := _answer(record, metric)) is not None:
+            answers[strategy_key(space.strategy(record.config or {}).active())] = answer
+    limited = ConcurrencyLimiter(searcher, max_concurrent=config.search.max_concurrent)
+    return Answering(limited, space, answers)
 
 
 def _scheduler(config: SweepConfig, space: SearchSpace) -> Any:

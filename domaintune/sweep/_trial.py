@@ -36,18 +36,24 @@ def _trainable(
 
     A resumed sweep passes ``done``: the final results of trials MLflow already holds as
     FINISHED. Such a trial is not run again; its recorded result is reported back at once, so
-    the scheduler and the search see it and the driver records nothing twice.
+    the scheduler and the search see it and the driver records nothing twice. A trial whose
+    config carries an answer (a strategy already scored: ``sweep/_answers.py``) reports it the same way.
     """
     import ray
     from ray import tune
 
     from domaintune.runners import make_runner
     from domaintune.strategy import Strategy
+    from domaintune.sweep._answers import split_answer
 
     context = tune.get_context()
     where = {"node_id": ray.get_runtime_context().get_node_id(), "worker_nice": os.getpriority(os.PRIO_PROCESS, 0)}
     if done and context.get_trial_id() in done:
         tune.report({**done[context.get_trial_id()], **where, "replayed_from_mlflow": 1})
+        return
+    params, answer = split_answer(params)
+    if answer is not None:
+        tune.report({**answer["result"], **where})
         return
     if 0 < gpu_fraction < 1:
         from domaintune.runners import cap_gpu_memory

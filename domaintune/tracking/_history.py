@@ -78,9 +78,11 @@ def read_history(tracking_uri: str | None = None, experiment: str = "domaintune"
     found = store.get_experiment_by_name(experiment)
     if found is None:
         return History([])
+    # A replayed result is the history read back, and an answered trial a repeat of a run already
+    # read: neither is new evidence.
     runs = [
         run for run in store.search_runs([found.experiment_id], filter_string=filter_kind(Kind.TRIAL), max_results=50_000)
-        if TrialRun.from_run(run).runner != "replay"  # a replayed result is the history read back, not new evidence
+        if TrialRun.from_run(run).runner != "replay" and not TrialRun.from_run(run).answered_from
     ]
 
     def record(run: Any) -> Record:

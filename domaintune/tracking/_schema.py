@@ -71,6 +71,7 @@ class Tag:
     ADAPTER_DIR = tag_key("adapter_dir")
     STOPPED_EARLY = tag_key("stopped_early")
     ORIGIN = tag_key("origin")  # baseline, proposal, search, ...
+    ANSWERED_FROM = tag_key("answered_from")  # the trial run a repeated strategy's answer was read from (it did not run)
     NODE_ID = tag_key("node_id")
     NODE_IP = tag_key("node_ip")
     HOSTNAME = tag_key("hostname")
@@ -181,6 +182,7 @@ class TrialRun:
     stopped_early: bool | None = None
     traceback: str = ""  # a failed trial's error (Tag.ERROR keeps its tail, Artifact.ERROR all of it)
     origin: str = ""
+    answered_from: str = ""  # the run whose recorded result answered this trial (a repeat, not run)
     node: dict[str, str] = field(default_factory=dict)  # NODE_TAGS names -> values
     # what a run read back holds besides its tags and params
     run_id: str = ""
@@ -198,7 +200,7 @@ class TrialRun:
             Tag.DIRECTION: self.direction, Tag.BASE_MODEL: self.base_model, Tag.RUNNER: self.runner, Tag.LEVELS: self.levels,
             Tag.TRIAL_CONFIG: "" if self.config is None else json.dumps(self.config, sort_keys=True, default=str),
             Tag.ADAPTER_DIR: self.adapter_dir, Tag.STOPPED_EARLY: "" if self.stopped_early is None else str(self.stopped_early).lower(),
-            Tag.ERROR: self.traceback[-MAX_TAG:], Tag.ORIGIN: self.origin,
+            Tag.ERROR: self.traceback[-MAX_TAG:], Tag.ORIGIN: self.origin, Tag.ANSWERED_FROM: self.answered_from,
             **{NODE_TAGS[name]: value for name, value in self.node.items()},
         }
         return {key: value for key, value in values.items() if value}
@@ -219,6 +221,7 @@ class TrialRun:
             direction=tags.get(Tag.DIRECTION, "maximize"), base_model=tags.get(Tag.BASE_MODEL, ""), runner=tags.get(Tag.RUNNER, "lm"),
             config=json.loads(config) if config else None, levels=tags.get(Tag.LEVELS, ""), adapter_dir=tags.get(Tag.ADAPTER_DIR, ""),
             stopped_early=None if early is None else early == "true", traceback=tags.get(Tag.ERROR, ""), origin=tags.get(Tag.ORIGIN, ""),
+            answered_from=tags.get(Tag.ANSWERED_FROM, ""),
             node={name: tags[key] for name, key in NODE_TAGS.items() if key in tags},
             run_id=info.run_id, status=info.status, label=info.run_name or trial_id,
             metrics=dict(run.data.metrics), curve=sorted(curve or []), outcomes=outcomes,
