@@ -17,11 +17,15 @@ READ_THREADS = 8  # concurrent per-run reads in read_history (a tracking server 
 def read_trial_run(mlflow_client: Any, run: Any, metric: str | None = None, curve: bool = True, outcomes: bool = False) -> TrialRun:
     """A trial's child run with its ``metric``'s curve (default: the metric the run records) and,
     with ``outcomes``, a finished run's per-question outcomes."""
-    trial = TrialRun.from_run(run)
+    return _read_beside(mlflow_client, TrialRun.from_run(run), metric, curve, outcomes)
+
+
+def _read_beside(mlflow_client: Any, trial: TrialRun, metric: str | None = None, curve: bool = True, outcomes: bool = False) -> TrialRun:
+    """What a trial run holds beside its tags: the metric's curve, a finished run's outcomes."""
     if curve:
-        trial.curve = metric_curve(mlflow_client, run.info.run_id, metric or trial.metric)
-    if outcomes and run.info.status == "FINISHED":
-        trial.outcomes = _outcomes(mlflow_client.tracking_uri, run.info.run_id)
+        trial.curve = metric_curve(mlflow_client, trial.run_id, metric or trial.metric)
+    if outcomes and trial.status == "FINISHED":
+        trial.outcomes = _outcomes(mlflow_client.tracking_uri, trial.run_id)
     return trial
 
 
@@ -80,16 +84,16 @@ def read_history(tracking_uri: str | None = None, experiment: str = "domaintune"
         return History([])
     # A replayed result is the history read back, and an answered trial a repeat of a run already
     # read: neither is new evidence.
-    runs = [
-        run for run in store.search_runs([found.experiment_id], filter_string=filter_kind(Kind.TRIAL), max_results=50_000)
-        if TrialRun.from_run(run).runner != "replay" and not TrialRun.from_run(run).answered_from
+    trials = [
+        trial for trial in map(TrialRun.from_run, store.search_runs([found.experiment_id], filter_string=filter_kind(Kind.TRIAL), max_results=50_000))
+        if trial.runner != "replay" and not trial.answered_from
     ]
 
-    def record(run: Any) -> Record:
-        return trial_record(read_trial_run(store, run, outcomes=True), store.tracking_uri)
+    def record(trial: TrialRun) -> Record:
+        return trial_record(_read_beside(store, trial, outcomes=True), store.tracking_uri)
 
     with ThreadPoolExecutor(threads or READ_THREADS) as pool:
-        return History(list(pool.map(record, runs)))
+        return History(list(pool.map(record, trials)))
 
 
 def load_history(paths: list[str] | None = None, tracking_uri: str | None = None, experiment: str | None = None) -> History:
