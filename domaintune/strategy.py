@@ -137,6 +137,10 @@ class Strategy(BaseModel):
     def trains(self) -> bool:
         return self.adapter != "none"
 
+    def cut_short(self, step: int) -> bool:
+        """Whether a result at ``step`` stopped before this strategy's last step (ASHA stopped it)."""
+        return self.trains and step < self.steps
+
     def levels(self) -> list[str]:
         """The survey levels this strategy uses (a hybrid uses several)."""
         used = set()

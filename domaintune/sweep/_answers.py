@@ -112,8 +112,7 @@ class Answering(Searcher):
 
     def _cut(self, point: dict[str, Any], result: dict) -> bool:
         """A trial stopped before its last step (ASHA) scored less than its strategy: it answers nothing."""
-        strategy = self.space.strategy(point)
-        return strategy.trains and int(result.get("step", 0)) < strategy.steps
+        return self.space.strategy(point).cut_short(int(result.get("step", 0)))
 
     def add_evaluated_point(self, parameters: dict, value: float, error: bool = False, pruned: bool = False, intermediate_values: Any = None) -> None:
         self.searcher.add_evaluated_point(parameters, value, error, pruned, intermediate_values)

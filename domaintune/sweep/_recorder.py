@@ -158,8 +158,7 @@ class TrialRecorder(Callback):
         self.errors[trial.trial_id] = error.strip().splitlines()[-1] if error.strip() else error
 
     def _stopped_early(self, trial_id: str) -> bool:
-        strategy = self.strategies[trial_id]
-        return strategy.trains and int(self.last.get(trial_id, {}).get("step", 0)) < strategy.steps
+        return self.strategies[trial_id].cut_short(int(self.last.get(trial_id, {}).get("step", 0)))
 
     def summaries(self) -> list[TrialSummary]:
         """One summary per started trial, from what the driver saw; a trial never ended was KILLED."""
