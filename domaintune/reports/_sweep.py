@@ -4,9 +4,13 @@ its MLflow run (``domaintune report SWEEP_RUN_ID``). Both paths go through ``Swe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
+
+if TYPE_CHECKING:
+    from domaintune.reports._story import SweepStory
 
 
 @dataclass
@@ -29,6 +33,13 @@ class SweepInputs:
     @property
     def searched(self) -> list[str]:
         return [k for k, v in self.space.items() if isinstance(v, (list, dict))]
+
+    @cached_property
+    def story(self) -> SweepStory:
+        """The sweep told in words and numbers, once: the report, its figures and the PNGs share it."""
+        from domaintune.reports._story import tell
+
+        return tell(self.result, self.warm_start, self.questions, self.learner)
 
 
 def load_sweep(client: Any, run_id: str) -> SweepInputs:
@@ -60,11 +71,9 @@ def _distributions(space: dict[str, Any]) -> dict[str, Any]:
 def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
     """The report as one JSON-ready object."""
     from domaintune.reports._figures import lever_importance
-    from domaintune.reports._story import tell
     from domaintune.stats import wilson
 
-    result = inputs.result
-    story = tell(result, inputs.warm_start, inputs.questions, inputs.learner)
+    result, story = inputs.result, inputs.story
     finished = {t["trial_id"]: t["metric"] for t in result.get("trials", []) if t["status"] == "FINISHED" and t.get("metric") is not None}
     importances = lever_importance(result.get("trials", []), _distributions(inputs.space), result.get("direction", "maximize"), finished) if inputs.space else {}
     test_ci = wilson(result.get("test_score"), int(result.get("test_questions") or 0))
@@ -109,9 +118,8 @@ def sweep_report(inputs: SweepInputs) -> dict[str, Any]:
 def sweep_figures(inputs: SweepInputs, report: dict[str, Any] | None = None) -> dict[str, Any]:
     """The sweep's interactive figures by name, as the HTML report shows them."""
     from domaintune.reports import _figures as ph
-    from domaintune.reports._story import tell
 
-    story = tell(inputs.result, inputs.warm_start, inputs.questions, inputs.learner)
+    story = inputs.story
     report = report or sweep_report(inputs)
     trials = inputs.result.get("trials", [])
     figures = {"history": ph.history_figure(story)}

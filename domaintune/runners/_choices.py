@@ -10,7 +10,6 @@ from typing import Any
 from domaintune.runners._prompting import EncodedItem
 from domaintune.runners._scoring import batched_option_scores, option_scores, packed_option_scores, prefix_device
 
-PACK_TOKENS = 512  # tokens per packed forward pass (see packed_option_scores)
 
 Prior = dict[tuple[int, ...], float]  # an option's score under the content-free query, by its token ids
 

@@ -54,14 +54,14 @@ def publish_sweep(tracker: SweepTracker, inputs: SweepInputs, domain: Domain) ->
     import matplotlib
 
     matplotlib.use("Agg")
-    from domaintune.reports import history_png, levels_png, sweep_html, sweep_report, tell
+    from domaintune.reports import history_png, levels_png, sweep_html, sweep_report
 
     run_id = tracker.parent_id
     assert run_id
     report = sweep_report(inputs)
     tracker.log_text(sweep_html(inputs, report), Artifact.REPORT_HTML)
     tracker.log_dict(report, Artifact.REPORT_JSON)
-    story = tell(inputs.result, inputs.warm_start, inputs.questions, inputs.learner)
+    story = inputs.story
     for name, figure in {"history": history_png(story), "levels": levels_png(story)}.items():
         tracker.log_figure(figure, name)
     tracker.set_note(description(report, tracker.experiment_id, run_id))

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
 from domaintune.history import strategy_key
-from domaintune.meta import Proposal
 
 if TYPE_CHECKING:
+    from domaintune.meta import Proposal
     from domaintune.config import SweepConfig
     from domaintune.domains import Domain
     from domaintune.search_spaces import SearchSpace
