@@ -10,6 +10,10 @@ Two task kinds are stored:
 - ``multiple_choice``: rows ``question, options, answer`` (one view).
 - ``qa``: rows ``question, answer`` (free text), scored by exact match and token F1 of a greedy answer.
 
+A domain may also name its task *family* (what kind of problem it poses, apart from how it is
+stored): ``classification`` domains are ``multiple_choice`` rows whose options are the same
+class names, in the same order, on every row. An empty family records nothing.
+
 ``Domain.view(name)`` gives the rows a runner scores (multiple choice, or qa as it is).
 """
 
@@ -66,6 +70,7 @@ class Domain:
     stats: dict[str, Any] = field(default_factory=dict)  # measured at build time (corpus coverage, ...)
     versions: list[dict[str, str]] = field(default_factory=list)  # earlier {version, fingerprint}, oldest first
     view_name: str = ""  # set on the result of view(): which question the rows ask
+    family: str = ""  # e.g. "classification"; metadata like the title, outside the fingerprint
     fingerprint: str = ""
 
     def __post_init__(self) -> None:
@@ -110,6 +115,7 @@ class Domain:
             "name": self.name,
             "title": self.title or self.name,
             "task": self.task,
+            **({"family": self.family} if self.family else {}),  # domains without one keep their domain.json
             "views": list(self.views),
             "version": self.version,
             "versions": self.versions,

@@ -80,6 +80,7 @@ def load_domain_folder(folder: Path) -> Domain:
         versions=meta.get("versions", []),
         corpus=read_jsonl(corpus_path) if corpus_path else [],
         stats=meta.get("stats", {}),
+        family=str(meta.get("family", "")),
     )
     check_disjoint(domain, str(folder))
     stored = meta.get("fingerprint")

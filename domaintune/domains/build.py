@@ -17,7 +17,8 @@ from typing import Any
 
 from domaintune.domains import BUILTIN_DIR, EVOLVING, Domain, build_release, save_domain
 from domaintune.domains._glossary import glossary_splits
-from domaintune.domains.builders import elements, foldoc, freedict, gcide, jargon, vera, wordnet
+from domaintune.domains._classification import FAMILY as CLASSIFICATION, source_note
+from domaintune.domains.builders import classification, elements, foldoc, freedict, gcide, jargon, vera, wordnet
 
 MIN_ENTRIES = 300  # a domain needs this many clean entries to be worth comparing strategies on
 MAX_ENTRIES = 2400  # larger glossaries are sampled down (seeded) to keep the repository small
@@ -185,11 +186,16 @@ def builders() -> dict[str, Callable[[], Domain]]:
     )
     # short factual questions, a corpus that holds the answers (retrieval's home ground)
     out["elements"] = make_elements_domain
+    # text classification: the dictionaries' own labels (subject, topic, part of speech, source)
+    out.update(classification.builders(_gcide_fields, _foldoc_fields))
     return out
 
 
 def write(domain: Domain, root: Path = BUILTIN_DIR) -> Path:
     folder = save_domain(domain, root / domain.name)
+    if domain.family == CLASSIFICATION:
+        (folder / "SOURCE.md").write_text(source_note(domain))
+        return folder
     coverage = domain.stats.get("corpus_coverage", {})
     (folder / "SOURCE.md").write_text(
         SOURCE_NOTE.format(**domain.summary(), corpus_source=domain.stats.get("corpus_source", "-"), coverage=coverage)
