@@ -1,13 +1,18 @@
-"""Crash a real sweep's driver with kill -9 at random moments, resume it each time, count what broke.
+"""Crash a real sweep's driver with kill -9 at chosen and random moments, resume it each time, count what broke.
 
 A real sweep (Ray Tune + Optuna + ASHA + MLflow, trials answered by the replay runner slowed
-to ``--delay`` seconds each) is run once uninterrupted, then again with its driver killed
-``--kills`` times at random moments and resumed with ``domaintune sweep CONFIG --resume``
-after each kill. Prints: trials finished in all, finished trials run twice (goal 0), runs
-left RUNNING at the end (goal 0), leftover Ray processes of the killed drivers (goal 0), and
-the resumed sweep's wall time over the uninterrupted one. Writes benchmarks/out/faults.json.
+to ``--delay`` seconds each) is run once uninterrupted, then, for each seed, again with its
+driver killed ``--kills`` times and resumed with ``domaintune sweep CONFIG --resume`` after
+each kill. The kills of a seed come in a seeded order from three kinds: ``ray-start`` (as soon
+as the driver's own Ray has started its first process: Ray is starting), ``state-write`` (the
+moment Ray's experiment-state file changes: Ray is writing its state) and ``random`` (uniform
+over the uninterrupted sweep's wall time); a kind whose moment never comes before the sweep
+ends is reported as such. Prints one row per seed: trials finished, finished trials run twice
+(goal 0), runs left RUNNING at the end (goal 0), Ray processes the killed drivers left (goal
+0), and the resumed sweep's wall time over the uninterrupted one. Writes
+benchmarks/results/faults.json.
 
-    python benchmarks/faults.py [--kills 3] [--samples 8] [--delay 2] [--seed 0]
+    python benchmarks/faults.py [--seeds 10] [--kills 3] [--samples 8] [--delay 2]
 """
 
 from __future__ import annotations
@@ -80,32 +85,69 @@ def uninterrupted(work: Path, overrides: list[str]) -> float:
     return wall
 
 
-def faulted(work: Path, overrides: list[str], kills: int, window: float, rng: random.Random) -> dict:
+KINDS = ("ray-start", "state-write", "random")
+
+
+def _own_ray_started(process: subprocess.Popen) -> bool:
+    """Whether the driver has started its own Ray (a ``gcs_server`` or ``raylet`` in its process group)."""
+    import psutil
+
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    return any(any(name in " ".join(c.cmdline() or []) for name in ("gcs_server", "raylet")) for c in children if c.is_running())
+
+
+def _state_stamp(storage: Path) -> tuple[float, int]:
+    """The newest experiment-state file's modification time and size (0, 0 when none)."""
+    stamps = [(p.stat().st_mtime, p.stat().st_size) for p in storage.glob("*/experiment_state-*.json")]
+    return max(stamps) if stamps else (0.0, 0)
+
+
+def _wait_for(process: subprocess.Popen, kind: str, window: float, storage: Path, rng: random.Random) -> bool:
+    """Wait for the kill moment of ``kind``; False when the driver ended first (or it never came)."""
+    deadline = time.monotonic() + (rng.uniform(0.0, window) if kind == "random" else 3 * window + 60)
+    before = _state_stamp(storage)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if kind == "ray-start" and _own_ray_started(process):
+            return True
+        if kind == "state-write" and _state_stamp(storage) != before:
+            return True
+        time.sleep(0.02)
+    return kind == "random"
+
+
+def faulted(work: Path, overrides: list[str], kinds: list[str], window: float, rng: random.Random) -> dict:
+    import psutil
+
     from domaintune.sweep import ray_session_processes
+    from domaintune.sweep._liveness import sessions_started_by
 
     uri = f"sqlite:///{work / 'faults.db'}"
     storage = work / "faults-ray"
     wall, moments, sessions_killed = 0.0, [], set()
-    for attempt in range(kills):
+    for attempt, kind in enumerate(kinds):
+        began_at = time.time()
         process = _start(uri, storage, overrides, resume=attempt > 0, log=work / f"attempt{attempt}.log")
-        delay = rng.uniform(0.0, window)
         began = time.perf_counter()
-        try:
-            code = process.wait(timeout=delay)
-            finished_early = True
-            if code != 0:
-                print(f"attempt {attempt} exited {code}:\n" + (work / f"attempt{attempt}.log").read_text()[-3000:], file=sys.stderr)
-        except subprocess.TimeoutExpired:
-            finished_early = False
+        killed = _wait_for(process, kind, window, storage, rng)
+        if killed:
             known = _sessions(uri)
             os.kill(process.pid, signal.SIGKILL)  # the driver alone, as an OOM kill would
             process.wait()
-            sessions_killed |= _sessions(uri) | known
+            sessions_killed |= _sessions(uri) | known | set(sessions_started_by(process.pid, began_at))
             if _finished(uri):  # killed while it was already tidying up: nothing left to resume
-                finished_early = True
+                killed = False
+        else:
+            code = process.wait()
+            if code != 0:
+                print(f"attempt {attempt} exited {code}:\n" + (work / f"attempt{attempt}.log").read_text()[-3000:], file=sys.stderr)
         wall += time.perf_counter() - began
-        moments.append({"after_s": round(delay, 1), "killed": not finished_early})
-        if finished_early:
+        moments.append({"kind": kind, "after_s": round(time.perf_counter() - began, 1), "killed": killed})
+        if not killed:
             break
         # What a killed driver's own Ray left is reaped by the next --resume: not here.
     code = 0
@@ -117,7 +159,8 @@ def faulted(work: Path, overrides: list[str], kills: int, window: float, rng: ra
             print(f"the final resume exited {code}:\n" + (work / "final.log").read_text()[-3000:], file=sys.stderr)
         wall += time.perf_counter() - began
         _end_group(final)
-    leftovers = sorted({p.pid for s in sessions_killed for p in ray_session_processes(s)})
+    time.sleep(1)
+    leftovers = sorted({p.pid for s in sessions_killed for p in ray_session_processes(s) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE})
     return {"uri": uri, "wall_s": wall, "final_exit": code, "kills": moments, "leftover_ray_pids": leftovers}
 
 
@@ -149,33 +192,48 @@ def count(uri: str) -> dict:
     }
 
 
+def one_seed(seed: int, plain: float, overrides: list[str], kills: int) -> dict:
+    rng = random.Random(seed)
+    kinds = [KINDS[i % len(KINDS)] for i in range(kills)]
+    rng.shuffle(kinds)
+    work = Path(tempfile.mkdtemp(prefix=f"faults-{seed}-"))
+    crashed = faulted(work, overrides, kinds, window=plain, rng=rng)
+    return {"seed": seed, **count(crashed["uri"]), "resumed_wall_s": round(crashed["wall_s"], 1), "wall_ratio": round(crashed["wall_s"] / plain, 2),
+            "kills": crashed["kills"], "final_exit": crashed["final_exit"], "leftover_ray_processes": len(crashed["leftover_ray_pids"])}
+
+
+def show(rows: list[dict], samples: int) -> None:
+    print(f"{'seed':>4}  {'kills (kind at s; - = not killed)':<58} {'finished':>8} {'run twice':>9} {'RUNNING':>7} {'Ray left':>8} {'exit':>4} {'wall x':>6}")
+    for r in rows:
+        kills = ", ".join(f"{k['kind']}@{k['after_s']}" + ("" if k["killed"] else "-") for k in r["kills"])
+        print(f"{r['seed']:>4}  {kills:<58} {r['trials_finished']:>5}/{samples:<2} {r['finished_trials_run_twice']:>9} {r['runs_left_running']:>7} "
+              f"{r['leftover_ray_processes']:>8} {r['final_exit']:>4} {r['wall_ratio']:>6}")
+    made = sum(k["killed"] for r in rows for k in r["kills"])
+    by_kind = Counter(k["kind"] for r in rows for k in r["kills"] if k["killed"])
+    print(f"all {len(rows)} seeds: {made} kills made ({', '.join(f'{n} {k}' for k, n in sorted(by_kind.items()))}); "
+          f"trials finished {sum(r['trials_finished'] for r in rows)}/{samples * len(rows)}, run twice {sum(r['finished_trials_run_twice'] for r in rows)}, "
+          f"left RUNNING {sum(r['runs_left_running'] for r in rows)}, Ray processes left {sum(r['leftover_ray_processes'] for r in rows)}, "
+          f"final resumes that failed {sum(r['final_exit'] != 0 for r in rows)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1, each a crashed-and-resumed sweep")
+    parser.add_argument("--kills", type=int, default=3, help="kills per seed (kinds: ray-start, state-write, random)")
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--delay", type=float, default=2.0, help="seconds each replayed trial takes")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "faults.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "faults.json")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
     overrides = ["--set", f"search.num_samples={args.samples}", "--set", f"runner.replay_delay={args.delay}"]
-    work = Path(tempfile.mkdtemp(prefix="faults-"))
-    plain = uninterrupted(work, overrides)
-    crashed = faulted(work, overrides, args.kills, window=plain, rng=rng)
-    figures = count(crashed["uri"])
-    report = {**figures, "uninterrupted_wall_s": round(plain, 1), "resumed_wall_s": round(crashed["wall_s"], 1),
-              "wall_ratio": round(crashed["wall_s"] / plain, 2), "kills": crashed["kills"], "final_exit": crashed["final_exit"],
-              "leftover_ray_processes": len(crashed["leftover_ray_pids"]), "samples": args.samples, "delay_s": args.delay}
-    moments = [f"{k['after_s']} s" + ("" if k["killed"] else " (already done)") for k in report["kills"]]
-    print(f"kills at: {', '.join(moments)}")
-    print(f"trials finished in all:        {report['trials_finished']} of {args.samples}")
-    print(f"finished trials run twice:     {report['finished_trials_run_twice']}  (goal 0)")
-    print(f"runs left RUNNING at the end:  {report['runs_left_running']}  (goal 0)")
-    print(f"leftover Ray processes:        {report['leftover_ray_processes']}  (goal 0)")
-    print(f"parent runs:                   {report['parent_runs']} {report['parent_status']}")
-    print(f"wall time, resumed / uninterrupted: {report['resumed_wall_s']} s / {report['uninterrupted_wall_s']} s = {report['wall_ratio']}")
+    plain = uninterrupted(Path(tempfile.mkdtemp(prefix="faults-plain-")), overrides)
+    print(f"uninterrupted sweep: {plain:.1f} s for {args.samples} trials", flush=True)
+    rows = []
+    for seed in range(args.seeds):
+        rows.append(one_seed(seed, plain, overrides, args.kills))
+        print(json.dumps(rows[-1]), flush=True)
+    show(rows, args.samples)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
+    args.out.write_text(json.dumps({"samples": args.samples, "delay_s": args.delay, "uninterrupted_wall_s": round(plain, 1), "seeds": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

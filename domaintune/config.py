@@ -31,6 +31,17 @@ class SearchSettings(_Section):
     grace_period: int = Field(1, ge=1, description="ASHA: reports a trial always gets")
     reduction_factor: int = Field(2, ge=2, description="ASHA: keep 1/reduction_factor at each rung")
     reuse_actors: bool = Field(True, description="reuse trial processes (saves ~3 s per trial)")
+    snapshot_seconds: float | Literal["auto"] = Field(
+        "auto", description="seconds between saves of Ray's experiment state (0: after every event; auto: Ray's own, "
+        "at least 10 s and at most 5% of the time); MLflow is written before each save"
+    )
+
+    @field_validator("snapshot_seconds")
+    @classmethod
+    def _not_negative(cls, value: float | str) -> float | str:
+        if value != "auto" and float(value) < 0:
+            raise ValueError("must be 'auto' or seconds >= 0")
+        return value
     cpus_per_trial: float = Field(1.0, gt=0, description="Ray CPUs per trial")
     gpus_per_trial: float = Field(0.0, ge=0, description="Ray GPUs per trial (0.25: four trials share a GPU)")
     worker_niceness: int = Field(

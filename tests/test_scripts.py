@@ -217,10 +217,19 @@ def test_device_cpu_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
 @pytest.mark.heavy
 def test_faults_benchmark_counts_what_a_kill_broke(tmp_path):
     out = tmp_path / "faults.json"
-    printed = run("benchmarks/faults.py", "--kills", "1", "--samples", "2", "--delay", "1", "--out", str(out), cwd=tmp_path, timeout=900)
-    report = json.loads(out.read_text())
-    assert "finished trials run twice" in printed and report["trials_finished"] >= 2
-    assert report["finished_trials_run_twice"] == 0 and report["runs_left_running"] == 0
+    printed = run("benchmarks/faults.py", "--seeds", "1", "--kills", "1", "--samples", "2", "--delay", "1", "--out", str(out), cwd=tmp_path, timeout=900)
+    (seed,) = json.loads(out.read_text())["seeds"]
+    assert "run twice" in printed and seed["trials_finished"] >= 2 and len(seed["kills"]) == 1
+    assert seed["finished_trials_run_twice"] == 0 and seed["runs_left_running"] == 0 and seed["final_exit"] == 0
+
+
+@pytest.mark.heavy
+def test_scale_benchmark_records_every_trial_once_at_its_smallest(tmp_path):
+    out = tmp_path / "scale.json"
+    printed = run("benchmarks/scale.py", "--trials", "12", "--store", "sqlite", "--nodes", "1", "--concurrent", "4", "--out", str(out), cwd=tmp_path, timeout=900)
+    (row,) = json.loads(out.read_text())["rows"]
+    assert "trials/min" in printed and row["trials"] == row["child_runs"] == row["history_records"] == 12
+    assert row["running_left"] == 0 and row["repeated_evaluations"] == 0 and row["snapshots"] >= 1
 
 
 def test_throughput_benchmark_and_cost_projection_at_their_smallest(tmp_path, tiny_design):

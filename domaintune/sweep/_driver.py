@@ -64,7 +64,7 @@ def claim(config: SweepConfig, address: str | None, allow_duplicate: bool) -> Dr
     folder fails with nothing half-recorded."""
     from domaintune.tracking import SweepTracker
 
-    tracker = SweepTracker(config.tracking.uri, config.tracking.experiment)
+    tracker = SweepTracker(config.tracking.uri, config.tracking.experiment, background=True)
     key = sweep_key(config)
     storage = Path(config.storage or ".domaintune/ray_results").expanduser().resolve()
     _check_storage(storage)

@@ -76,6 +76,12 @@ class TrialRecorder(Callback):
         self.done.add(trial_id)
         self.tracker.trial_runs[trial_id] = record.run_id
 
+    def get_state(self) -> dict | None:
+        """Called as Ray saves its experiment state, before that state reaches the sweep's storage:
+        the queued MLflow writes land first, so MLflow is never behind what a resume restores."""
+        self.tracker.flush()
+        return None
+
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         if self.on_restored is not None:
             hook, self.on_restored = self.on_restored, None
@@ -102,26 +108,24 @@ class TrialRecorder(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         if trial.trial_id in self.done:
             return
-        if trial.trial_id not in self.nodes and result.get("node_id"):
-            self._record_node(trial.trial_id, result)
+        where = self._record_node(trial.trial_id, result) if trial.trial_id not in self.nodes and result.get("node_id") else {}
         step = int(result.get("step", 0))
         values = {k: v for k, v in result.items() if k == self.metric or k == "train_loss" or k.startswith("cost.")}
-        self.tracker.log_trial_metrics(trial.trial_id, step, values)
+        self.tracker.log_trial_metrics(trial.trial_id, step, values, tags=where)
         if self.metric in result:
             self.curves[trial.trial_id].append((step, float(result[self.metric])))
         self.last[trial.trial_id] = result
 
-    def _record_node(self, trial_id: str, result: dict) -> None:
-        """Where a trial runs (its first report says): the Ray node, the host, the niceness, the device."""
+    def _record_node(self, trial_id: str, result: dict) -> dict[str, str]:
+        """Where a trial runs (its first report says): the Ray node, the host, the niceness, the device;
+        the tags go with that report's metrics."""
         self.nodes[trial_id] = str(result["node_id"])
         tags = {
             Tag.NODE_ID: str(result["node_id"]), Tag.NODE_IP: str(result.get("node_ip", "")), Tag.HOSTNAME: str(result.get("hostname", "")),
             Tag.WORKER_NICE: str(result.get("worker_nice", "")), Tag.DEVICE: str(result.get("device", "")),
         }
-        for key, value in tags.items():
-            if value:
-                self.tracker.set_trial_tag(trial_id, key, value)
         self._check_nice(result.get("worker_nice"))
+        return {key: value for key, value in tags.items() if value}
 
     def _check_nice(self, worker_nice: Any) -> None:
         if self._warned_nice or worker_nice is None or self.notice is None:

@@ -61,6 +61,7 @@ def run_sweep(
         recorder, tuner = _tuner_for(sweep, address, verbose)
         fit_started = time.perf_counter()
         tuner.fit()
+        driver.tracker.flush()
         timings = {"setup": fit_started - started, "fit": time.perf_counter() - fit_started}
         return _finish(sweep, recorder, started, timings)
     except KeyboardInterrupt:
@@ -134,9 +135,14 @@ def _tuner_for(sweep: _Sweep, address: str | None, verbose: int) -> tuple[TrialR
     tracker.set_tags({Tag.RAY_LOCAL: str(local).lower(), Tag.RAY_SESSION: ray_session_dir()})
     recorder = TrialRecorder(tracker, sweep.space, sweep.domain, config.metric, records, sweep.notice)
     trainable = _trainable_for(sweep)
-    # Save Ray's experiment state at every step (its default waits 10 s or more): a crash then
-    # loses at most the trials of the last step, never one MLflow already holds as finished.
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
+    # How often Ray saves its experiment state (its size grows with the trials: saved at every
+    # step, a 1,000-trial sweep spends most of its time there). The queued MLflow writes land
+    # before each save (TrialRecorder.get_state), and a resume replays from MLflow what Ray's
+    # last save did not hold yet, so a longer period costs a crash no evaluation.
+    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = str(config.search.snapshot_seconds)
+    # Tune's own per-trial files (progress.csv, result.json, TensorBoard events: an fsync per
+    # report) are read by nothing here: MLflow holds the record.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     if sweep.resumed and _whole_state(sweep.experiment_dir, sweep.notice) and tune.Tuner.can_restore(str(sweep.experiment_dir)):
         return recorder, _restore(sweep.experiment_dir, trainable, recorder, verbose, records, sweep.space)
     # A crash before Ray saved anything: search anew, told what finished, for what is left.

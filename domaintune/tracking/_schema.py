@@ -123,7 +123,6 @@ class Artifact:
     """Artifact paths on domaintune's runs."""
 
     OUTCOMES = "outcomes.json"  # a finished trial's per-question outcomes
-    STRATEGY = "strategy.json"  # a trial's strategy, every lever
     CONFIG = "config.json"  # a sweep's config
     SEARCH_SPACE = "search_space.json"
     SUMMARY = "summary.json"

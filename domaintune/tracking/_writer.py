@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from domaintune.tracking._client import client, open_experiment
+from domaintune.tracking._queue import WriteQueue, writer_threads
 from domaintune.tracking._schema import MAX_TAG, Artifact, Kind, Tag, TrialRun, encode_params
 
 if TYPE_CHECKING:
@@ -30,17 +31,24 @@ def flatten(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class SweepTracker:
-    """Records one sweep. Create it, ``start()``, feed trial events, then ``finish()`` or ``close()``."""
+    """Records one sweep. Create it, ``start()``, feed trial events, then ``finish()`` or ``close()``.
 
-    def __init__(self, uri: str | None, experiment: str):
+    With ``background``, a trial run's writes after its creation go through a ``WriteQueue``
+    (the sweep's loop does not wait on the server); ``flush()`` waits for them.
+    """
+
+    def __init__(self, uri: str | None, experiment: str, background: bool = False):
         self.client = client(uri, check=True)
         self.uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, self.uri, experiment)
+        self.queue = WriteQueue(writer_threads(self.uri) if background else 0)
         self.parent_id: str | None = None
         self.trial_runs: dict[str, str] = {}
         self.open_runs: set[str] = set()
         self.trial_tags: dict[str, str] = {}
         self._dataset_of: tuple[str, Any] | None = None  # (domain fingerprint + view, its MLflow dataset)
+        self._artifact_uris: dict[str, str] = {}  # trial run id -> its artifact location
+        self._unsent_params: dict[str, dict[str, str]] = {}  # trial run id -> params not yet sent
 
     def start(
         self,
@@ -97,7 +105,8 @@ class SweepTracker:
 
         if self._dataset_of is None or self._dataset_of[0] != domain.fingerprint + domain.view_name:
             self._dataset_of = (domain.fingerprint + domain.view_name, domain_dataset(domain))
-        log_domain_input(self.client, run_id, self._dataset_of[1])
+        dataset = self._dataset_of[1]
+        self.queue.put(run_id, "the dataset input", lambda: log_domain_input(self.client, run_id, dataset))
 
     def _log_params(self, run_id: str, params: dict[str, str]) -> None:
         from mlflow.entities import Param
@@ -121,41 +130,84 @@ class SweepTracker:
         )
         run_id = run.info.run_id
         self.trial_runs[trial_id] = run_id
+        self._artifact_uris[run_id] = run.info.artifact_uri
         self.open_runs.add(run_id)
         self._log_domain(run_id, domain)
-        self._log_params(run_id, trial.params())
-        self.client.log_dict(run_id, strategy, Artifact.STRATEGY)
+        self._unsent_params[run_id] = trial.params()  # they go with the trial's first report: one request less
         return run_id
 
-    def set_trial_tag(self, trial_id: str, key: str, value: str) -> None:
-        self.client.set_tag(self.trial_runs[trial_id], key, value)
+    def _take_params(self, run_id: str) -> list[Any]:
+        from mlflow.entities import Param
 
-    def log_trial_metrics(self, trial_id: str, step: int, metrics: dict[str, float]) -> None:
-        self.log_metrics(self.trial_runs[trial_id], metrics, step)
+        return [Param(k, v) for k, v in self._unsent_params.pop(run_id, {}).items()]
+
+    def set_trial_tag(self, trial_id: str, key: str, value: str) -> None:
+        self.set_run_tags(self.trial_runs[trial_id], {key: value})
+
+    def set_run_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        """Tags on one run, in one request, after that run's earlier writes."""
+        from mlflow.entities import RunTag
+
+        batch = [RunTag(k, str(v)) for k, v in tags.items()]
+        self.queue.put(run_id, f"tags of run {run_id}", lambda: self.client.log_batch(run_id, tags=batch))
+
+    def log_trial_metrics(self, trial_id: str, step: int, metrics: dict[str, float], tags: dict[str, str] | None = None) -> None:
+        """A trial's report: its numeric values at ``step`` and any ``tags`` (where it runs), in one request."""
+        from mlflow.entities import Metric, RunTag
+
+        run_id = self.trial_runs[trial_id]
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
+        labels = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+        params = self._take_params(run_id)
+        self.queue.put(run_id, f"trial {trial_id}'s report at step {step}", lambda: self.client.log_batch(run_id, metrics=items, params=params, tags=labels))
 
     def log_trial_outcomes(self, trial_id: str, outcomes: dict[str, Any]) -> None:
         """A finished trial's per-question outcomes (``question_ids``, ``outcomes``, ``step``) as its
         run's ``outcomes.json``: what makes histories read from MLflow comparable question by question."""
         if trial_id in self.trial_runs:
-            self.client.log_dict(self.trial_runs[trial_id], outcomes, Artifact.OUTCOMES)
+            run_id = self.trial_runs[trial_id]
+            self.queue.put(run_id, f"trial {trial_id}'s outcomes", lambda: self._log_json(run_id, outcomes, Artifact.OUTCOMES))
+
+    def _log_json(self, run_id: str, values: dict[str, Any], name: str) -> None:
+        """A JSON artifact on a trial run: straight to the run's artifact store when this tracker
+        opened the run (it knows where that is; ``log_dict`` would ask the server first)."""
+        import json
+        import tempfile
+        from pathlib import Path
+
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        if run_id not in self._artifact_uris:
+            self.client.log_dict(run_id, values, name)
+            return
+        with tempfile.TemporaryDirectory(prefix="domaintune-artifact-") as folder:
+            path = Path(folder) / name
+            path.write_text(json.dumps(values))
+            get_artifact_repository(self._artifact_uris[run_id], tracking_uri=self.uri).log_artifact(str(path))
 
     def end_trial(self, trial_id: str, status: str, tags: dict[str, str] | None = None, error: str | None = None) -> None:
         """Close a trial's run: ``tags`` (its adapter folder, stopped early) and a failure's error."""
-        from mlflow.entities import RunTag
-
         run_id = self.trial_runs.get(trial_id)
         if run_id is None or run_id not in self.open_runs:
             return
-        ended = {**(tags or {}), **TrialRun(trial_id, traceback=error or "").tags()}
-        self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in ended.items()])
-        if error:
-            self.client.log_text(run_id, error, Artifact.ERROR)
-        self.client.set_terminated(run_id, status=status)
         self.open_runs.discard(run_id)
+        params, ended = self._take_params(run_id), {**(tags or {}), **TrialRun(trial_id, traceback=error or "").tags()}
+        if params:  # a trial that never reported
+            self.queue.put(run_id, f"trial {trial_id}'s params", lambda: self.client.log_batch(run_id, params=params))
+        self.set_run_tags(run_id, ended)
+        if error:
+            self.queue.put(run_id, f"trial {trial_id}'s error", lambda: self.client.log_text(run_id, error, Artifact.ERROR))
+        self.queue.put(run_id, f"trial {trial_id}'s end ({status})", lambda: self.client.set_terminated(run_id, status=status))
+
+    def flush(self) -> None:
+        """Wait for the queued trial writes (``TrackingError`` if one failed)."""
+        self.queue.flush()
 
     def finish(self, summary: dict[str, Any], metrics: dict[str, float], figures: dict[str, Any]) -> None:
         """Record the chosen strategy and its scores on the parent run and close it."""
         assert self.parent_id
+        self.queue.close()
         self._log_params(self.parent_id, encode_params({f"best.{k}": v for k, v in (summary.get("best_strategy") or {}).items()}))
         self.log_metrics(self.parent_id, metrics)
         self.client.log_dict(self.parent_id, summary, Artifact.SUMMARY)
@@ -199,7 +251,8 @@ class SweepTracker:
     def set_origins(self, origins: dict[str, str]) -> None:
         """Where each trial came from (run id -> baseline, proposal, search, ...): a column of the runs table."""
         for run_id, origin in origins.items():
-            self.client.set_tag(run_id, Tag.ORIGIN, origin)
+            self.set_run_tags(run_id, {Tag.ORIGIN: origin})
+        self.flush()
 
     def publish_model(self, card: dict[str, Any]) -> str:
         """The chosen strategy (``card``) named on the sweep run and logged as its model; returns the model id."""
@@ -216,10 +269,16 @@ class SweepTracker:
 
     def close(self, status: str = "KILLED", error: str | None = None) -> None:
         """Close every run still open (children first) with ``status``; safe to call twice."""
+        try:
+            self.queue.close()
+        except Exception:  # noqa: BLE001 - the failed write is lost either way; the runs still get closed
+            pass
         for run_id in sorted(self.open_runs, key=lambda r: r == self.parent_id):
             try:
                 if error and run_id == self.parent_id:
                     self.client.set_tag(run_id, Tag.ERROR, error[-MAX_TAG:])
+                if params := self._take_params(run_id):  # a trial killed before its first report
+                    self.client.log_batch(run_id, params=params)
                 self.client.set_terminated(run_id, status=status)
             except Exception:  # noqa: BLE001 - closing must go on for the other runs
                 pass
