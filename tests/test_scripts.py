@@ -209,6 +209,12 @@ def test_gpu_benchmark_runs_bare_without_ray_mlflow_optuna_or_gguf(tmp_path, tin
     assert sum(bool(r["train_tokens_per_s"]) for r in report["rows"]) == 2 and all(r["questions_per_s"] > 0 for r in report["rows"])
 
 
+def test_model_cost_prints_seconds_per_question_and_ratios(tmp_path, tiny_model_dir):
+    printed = run("benchmarks/model_cost.py", "--models", tiny_model_dir, tiny_model_dir, "--questions", "2",
+                  "--cases", "mc", "qa", "--domain", "jargon", cwd=tmp_path)
+    assert "eval s/q" in printed and "mc:" in printed and "qa:" in printed
+
+
 def test_device_cpu_benchmark_prints_its_ratio(tmp_path, tiny_model_dir):
     out = run("benchmarks/device_cpu.py", "--model", tiny_model_dir, "--questions", "2", "--rounds", "1", "--shots", "1", cwd=tmp_path)
     assert "ratio to before" in out

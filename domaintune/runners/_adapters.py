@@ -83,16 +83,16 @@ def prefix_cache(model: Any, strategy: Strategy) -> tuple[Any, Any, int]:
     peft's forward re-inserts virtual tokens on every call, which a reused cache cannot take;
     so the trained soft prompt is run once through the base model and scoring continues on it.
     """
-    from transformers import DynamicCache
+    from domaintune.runners._scoring import new_cache
 
     if strategy.adapter == "prefix_tuning":
         return model.get_base_model(), model.get_prompt(batch_size=1), strategy.virtual_tokens
     if strategy.adapter == "prompt_tuning":
         base = model.get_base_model()
-        cache = DynamicCache(config=base.config)
+        cache = new_cache()
         base(inputs_embeds=model.get_prompt(batch_size=1), past_key_values=cache, use_cache=True)
         return base, cache, strategy.virtual_tokens
-    return model, DynamicCache(config=model.config), 0
+    return model, new_cache(), 0
 
 
 def batches(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domaintune.runners._prompting import EncodedItem
-from domaintune.runners._scoring import batched_option_scores, option_scores, packed_option_scores, prefix_device
+from domaintune.runners._scoring import batched_option_scores, new_cache, option_scores, packed_option_scores, prefix_device
 
 
 Prior = dict[tuple[int, ...], float]  # an option's score under the content-free query, by its token ids
@@ -71,13 +71,12 @@ def choices(
     question path; both give the same outcomes.
     """
     import torch
-    from transformers import DynamicCache
 
     # `past_key_values` works through transformers 5.39 and is the only name in older 5.x.
     warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
     model.eval()
     with torch.no_grad():
-        scorer, prefix_cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
+        scorer, prefix_cache, start_len = start() if start else (model, new_cache(), 0)
         if prefix_ids:
             scorer(input_ids=torch.tensor([prefix_ids], device=prefix_device(scorer)), past_key_values=prefix_cache, use_cache=True, logits_to_keep=1)
         prefix_len = start_len + len(prefix_ids)

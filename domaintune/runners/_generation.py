@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from domaintune.runners._scoring import crop_to, prefix_device
+from domaintune.runners._scoring import crop_to, new_cache, prefix_device
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -66,7 +66,6 @@ def qa_scores(
 ) -> tuple[dict[str, float], int, list[float]]:
     """(mean exact match and F1, tokens generated, each question's F1) over the questions."""
     import torch
-    from transformers import DynamicCache
 
     warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
     model.eval()
@@ -74,7 +73,7 @@ def qa_scores(
     f1: list[float] = []
     generated = 0
     with torch.no_grad():
-        scorer, cache, start_len = start() if start else (model, DynamicCache(config=model.config), 0)
+        scorer, cache, start_len = start() if start else (model, new_cache(), 0)
         if prefix_ids:
             scorer(input_ids=torch.tensor([prefix_ids], device=prefix_device(scorer)), past_key_values=cache, use_cache=True)
         for query, gold in zip(queries, golds):

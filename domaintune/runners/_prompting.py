@@ -24,6 +24,12 @@ def choose_exemplars(train: list[dict[str, Any]], n_shots: int, seed: int) -> li
     return random.Random(seed).sample(train, min(n_shots, len(train)))
 
 
+def leading_bos(tokenizer: Any) -> list[int]:
+    """[bos id] if the tokenizer starts every text with it (Gemma's does, SmolLM2's does not), else []."""
+    ids = tokenizer("x")["input_ids"]
+    return ids[:1] if ids and tokenizer.bos_token_id is not None and ids[0] == tokenizer.bos_token_id else []
+
+
 def render_passages(passages: list[str]) -> str:
     return "Background:\n" + "\n".join(f"- {p}" for p in passages) + "\n\n" if passages else ""
 
@@ -50,9 +56,12 @@ class PromptBuilder:
         self.labels = VIEW_LABELS[view]
         self.exemplars = exemplars  # None: chosen per question, so nothing is shared
         self.passages_first = passages_first
+        # Text is encoded piecewise without special tokens, so a model that needs <bos> (Gemma 3:
+        # without it zero-shot accuracy fell to chance) gets it once, at the head of the prefix.
+        self.bos_ids = leading_bos(tokenizer)
         shared = exemplars is not None and not passages_first
         self._prefix_text = self._render(exemplars or [], None, []) if shared else ""
-        self.prefix_ids = self._encode(self._prefix_text) if self._prefix_text else []
+        self.prefix_ids = self.bos_ids + (self._encode(self._prefix_text) if self._prefix_text else [])
 
     def _encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -78,7 +87,8 @@ class PromptBuilder:
                 messages.append({"role": "user", "content": ask if self.passages_first else context + ask})
             if not messages:
                 return ""
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=query is not None)
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=query is not None)
+            return text.removeprefix(self.tokenizer.bos_token or "") if self.bos_ids else text  # bos_ids has it
         parts = [self._ask(row["question"]) + self._option_text(answer_text(row)) for row in exemplars]
         if query is not None:
             parts.append(("" if self.passages_first else context) + self._ask(query))
@@ -102,7 +112,7 @@ class PromptBuilder:
 
     def training_example(self, row: dict[str, Any]) -> tuple[list[int], list[int]]:
         """(prompt ids, answer ids) for fine-tuning: the zero-shot form of the query."""
-        prompt = self._encode(self._render([], row["question"], []))
+        prompt = self.bos_ids + self._encode(self._render([], row["question"], []))
         answer = self._encode(self._option_text(answer_text(row)))
         if self.tokenizer.eos_token_id is not None:
             answer.append(self.tokenizer.eos_token_id)

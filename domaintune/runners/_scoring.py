@@ -16,6 +16,19 @@ def prefix_device(model: Any) -> Any:
     return next(model.parameters()).device
 
 
+def new_cache() -> Any:
+    """An empty KV cache whose every layer keeps all its tokens, so ``crop_to`` can always roll it back.
+
+    ``DynamicCache(config=...)`` gives a sliding-window model (Gemma 3: a 512-token window in 15 of
+    its 18 layers) layers that keep only the window and then refuse to crop, and a packed pass on a
+    prefix crosses 512 tokens. Prompts here are far shorter than the window: a full cache gave
+    Gemma the same outcomes as the windowed one, packed and question by question.
+    """
+    from transformers import DynamicCache
+
+    return DynamicCache()
+
+
 def crop_to(cache: Any, length: int) -> None:
     """Shrink a DynamicCache back to ``length`` tokens (transformers 5 crops by a negative count)."""
     extra = cache.get_seq_length() - length

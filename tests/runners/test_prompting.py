@@ -55,3 +55,25 @@ def test_training_example_holds_prompt_then_answer_then_eos(tokenizer, jargon):
     assert row["question"] in tokenizer.decode(prompt)
     assert tokenizer.decode(answer).strip().startswith(answer_text(row)[:20])
     assert answer[-1] == tokenizer.eos_token_id
+
+
+class _BosTokenizer:
+    """A tokenizer that starts every text with <bos> (id 2), as Gemma 3's does; SmolLM2's adds none."""
+
+    bos_token_id, bos_token, eos_token_id = 2, "<bos>", 1
+
+    def __call__(self, text, add_special_tokens=True):
+        ids = [ord(c) + 10 for c in text]
+        return {"input_ids": ([2] if add_special_tokens else []) + ids}
+
+
+def test_a_model_that_needs_bos_gets_it_once_at_the_head_of_prompt_and_training_example(tokenizer, jargon):
+    from domaintune.runners._prompting import leading_bos
+
+    assert leading_bos(tokenizer) == []  # SmolLM2: nothing changes
+    assert leading_bos(_BosTokenizer()) == [2]
+    view = jargon.view("definition_to_term")
+    builder = PromptBuilder(_BosTokenizer(), "instruction", view.title, view.splits["train"][:2], view=view.view_name)
+    assert builder.prefix_ids[0] == 2 and builder.prefix_ids.count(2) == 1
+    prompt, _ = builder.training_example(view.splits["train"][0])
+    assert prompt[0] == 2 and prompt.count(2) == 1
