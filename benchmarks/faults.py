@@ -96,7 +96,13 @@ def _own_ray_started(process: subprocess.Popen) -> bool:
         children = psutil.Process(process.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return False
-    return any(any(name in " ".join(c.cmdline() or []) for name in ("gcs_server", "raylet")) for c in children if c.is_running())
+    for child in children:
+        try:
+            if any(name in " ".join(child.cmdline() or []) for name in ("gcs_server", "raylet")):
+                return True
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue  # it ended while we looked
+    return False
 
 
 def _state_stamp(storage: Path) -> tuple[float, int]:
@@ -123,12 +129,16 @@ def _wait_for(process: subprocess.Popen, kind: str, window: float, storage: Path
 def faulted(work: Path, overrides: list[str], kinds: list[str], window: float, rng: random.Random) -> dict:
     import psutil
 
-    from domaintune.sweep import ray_session_processes
-    from domaintune.sweep._liveness import sessions_started_by
+    from domaintune.sweep import ray_session_processes, sessions_started_by
+
+    from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{work / 'faults.db'}"
     storage = work / "faults-ray"
     wall, moments, sessions_killed = 0.0, [], set()
+    # The store exists before any driver starts: this script reads it while a driver runs, and two
+    # processes creating one new SQLite store at once collide in MLflow's schema migration.
+    MlflowClient(uri).search_experiments()
     for attempt, kind in enumerate(kinds):
         began_at = time.time()
         process = _start(uri, storage, overrides, resume=attempt > 0, log=work / f"attempt{attempt}.log")
@@ -159,9 +169,15 @@ def faulted(work: Path, overrides: list[str], kinds: list[str], window: float, r
             print(f"the final resume exited {code}:\n" + (work / "final.log").read_text()[-3000:], file=sys.stderr)
         wall += time.perf_counter() - began
         _end_group(final)
-    time.sleep(1)
-    leftovers = sorted({p.pid for s in sessions_killed for p in ray_session_processes(s) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE})
-    return {"uri": uri, "wall_s": wall, "final_exit": code, "kills": moments, "leftover_ray_pids": leftovers}
+    time.sleep(5)  # what the last resume reaped has gone by then
+    leftovers = {}
+    for process in (p for s in sorted(sessions_killed) for p in ray_session_processes(s)):
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                leftovers[process.pid] = f"{process.name()} (parent {process.ppid()})"
+        except psutil.NoSuchProcess:
+            continue
+    return {"uri": uri, "wall_s": wall, "final_exit": code, "kills": moments, "leftover_ray_pids": sorted(leftovers), "leftover_ray_names": sorted(leftovers.values())}
 
 
 def count(uri: str) -> dict:
@@ -199,7 +215,8 @@ def one_seed(seed: int, plain: float, overrides: list[str], kills: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"faults-{seed}-"))
     crashed = faulted(work, overrides, kinds, window=plain, rng=rng)
     return {"seed": seed, **count(crashed["uri"]), "resumed_wall_s": round(crashed["wall_s"], 1), "wall_ratio": round(crashed["wall_s"] / plain, 2),
-            "kills": crashed["kills"], "final_exit": crashed["final_exit"], "leftover_ray_processes": len(crashed["leftover_ray_pids"])}
+            "kills": crashed["kills"], "final_exit": crashed["final_exit"], "leftover_ray_processes": len(crashed["leftover_ray_pids"]),
+            "leftover_ray_names": crashed["leftover_ray_names"]}
 
 
 def show(rows: list[dict], samples: int) -> None:

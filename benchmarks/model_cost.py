@@ -12,8 +12,10 @@ and, per case, the ratio of each model's seconds per question to the first model
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,12 +27,16 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "mc": ("definition_to_term", {"template": "instruction", "n_shots": 0}),
     "mc-3shot": ("definition_to_term", {"template": "instruction", "n_shots": 3}),
     "qa": ("name_the_term", {"template": "instruction", "n_shots": 0}),
+    "cls": ("multiple_choice", {"template": "instruction", "n_shots": 0}),  # a classification domain (CLASSIFICATION_DOMAIN)
+    "cls-free": ("free_text", {"template": "instruction", "n_shots": 3}),  # the same asked as free text: the class generated
     "lora": (
         "definition_to_term",
         {"template": "instruction", "adapter": "lora", "lora_layers": "top:8", "lora_target_modules": "q_proj,v_proj", **TRAIN},
     ),
 }
 DEFAULT_CASES = ["mc", "mc-3shot", "qa"]
+CLASSIFICATION_DOMAIN = "gcide-subject-sciences"  # the cls cases' domain (the others use --domain)
+CASE_SETTINGS = {"cls-free": {"max_new_tokens": 6}}  # a class name is a word or two
 
 
 def measure(domain_name: str, case: str, model: str, questions: int, seed: int) -> dict[str, Any]:
@@ -40,8 +46,8 @@ def measure(domain_name: str, case: str, model: str, questions: int, seed: int) 
     from domaintune.strategy import Strategy
 
     view, values = CASES[case]
-    domain = load_domain(domain_name).view(view)
-    settings = RunnerSettings(model=model, questions=questions, seed=seed, threads=1)
+    domain = load_domain(CLASSIFICATION_DOMAIN if case.startswith("cls") else domain_name).view(view)
+    settings = RunnerSettings(model=model, questions=questions, seed=seed, threads=1, **CASE_SETTINGS.get(case, {}))
     started = time.perf_counter()
     result = make_runner(settings).run(domain, Strategy.from_dict(values))
     wall = time.perf_counter() - started
@@ -104,6 +110,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=DEFAULT_CASES, choices=list(CASES))
     parser.add_argument("--domain", default="gcide-law")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = parser.parse_args()
 
     import torch
@@ -118,6 +125,9 @@ def main() -> None:
             print_row(rows[-1])
     print()
     print_ratios(rows, args.models)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"domain": args.domain, "classification_domain": CLASSIFICATION_DOMAIN, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

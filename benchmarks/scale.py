@@ -62,24 +62,24 @@ def one_sweep(n: int, experiment: str, storage: Path, concurrent: int) -> dict[s
 
     from domaintune.config import parse_config
     from domaintune.sweep import run_sweep
-    from domaintune.sweep._recorder import TrialRecorder
+    from domaintune.tracking import SweepTracker
 
-    snapshots: list[float] = []
-    flushes: list[float] = []  # waiting for queued MLflow writes, inside each snapshot
-    save, flush = TuneController.save_to_dir, TrialRecorder.get_state
+    snapshots: list[float] = []  # each Ray snapshot's own seconds
+    waits: list[float] = []  # each wait for the queued MLflow writes (a snapshot makes one first)
+    save, flush = TuneController.save_to_dir, SweepTracker.flush
 
     def timed_save(self: Any) -> None:
-        began = time.perf_counter()
+        began, waited = time.perf_counter(), sum(waits)
         save(self)
-        snapshots.append(time.perf_counter() - began)
+        snapshots.append(time.perf_counter() - began - (sum(waits) - waited))
 
     def timed_flush(self: Any) -> None:
         began = time.perf_counter()
         flush(self)
-        flushes.append(time.perf_counter() - began)
+        waits.append(time.perf_counter() - began)
 
     TuneController.save_to_dir = timed_save  # type: ignore[method-assign]
-    TrialRecorder.get_state = timed_flush  # type: ignore[method-assign]
+    SweepTracker.flush = timed_flush  # type: ignore[method-assign]
     config = parse_config(sweep_values(n, experiment, storage, concurrent), "scale benchmark")
     result = run_sweep(config, verbose=0, notice=lambda text: None)
     state = sorted(Path(result_dir(storage, config.name, result.parent_run_id)).glob("experiment_state*.json"))
@@ -93,9 +93,9 @@ def one_sweep(n: int, experiment: str, storage: Path, concurrent: int) -> dict[s
         "experiment_id": result.experiment_id,
         "driver_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "snapshots": len(snapshots),
-        "snapshot_seconds": sum(snapshots) - sum(flushes),
-        "last_snapshot_seconds": snapshots[-1] - flushes[-1] if snapshots else 0.0,
-        "mlflow_wait_seconds": sum(flushes),
+        "snapshot_seconds": sum(snapshots),
+        "last_snapshot_seconds": snapshots[-1] if snapshots else 0.0,
+        "mlflow_wait_seconds": sum(waits),
         "state_file_kb": state[-1].stat().st_size / 1024 if state else 0.0,
     }
 

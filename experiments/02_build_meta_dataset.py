@@ -26,13 +26,22 @@ if __name__ == "__main__":
     parser.add_argument("--design", type=Path, default=HERE / "meta_design.yaml")
     parser.add_argument("--out", type=Path, default=None, help="cells file (default: results/<design name, design read dataset>.jsonl)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--domains", type=int, default=None, help="only the first N domains of the design")
-    parser.add_argument("--commit", action="store_true", help="git-commit the results after each complete domain")
+    parser.add_argument("--domains", type=int, default=None, help="only the first N tasks (domains) of the design")
+    parser.add_argument("--commit", action="store_true", help="git-commit the results after each complete task")
+    parser.add_argument("--reuse", type=Path, nargs="*", default=[], help="earlier cells files: their cells of this design are copied in, not run again")
     args = parser.parse_args()
 
-    from domaintune.meta.build import build, build_halving, load_design
+    import json
+
+    from domaintune.meta.build import build, build_halving, load_design, read_cells, reusable_cells
 
     design = load_design(args.design)
     out = args.out or HERE / "results" / (args.design.stem.replace("design", "dataset") + ".jsonl")
+    for source in args.reuse:
+        reused = reusable_cells(design, read_cells(source), read_cells(out), origin=source.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("a") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in reused)
+        print(f"reused {len(reused)} cells of {source}", flush=True)
     run = build_halving if design.halving else build
     run(design, out, workers=args.workers, domains=args.domains, commit=args.commit, log=lambda line: print(line, flush=True))

@@ -7,7 +7,9 @@ Two task kinds are stored:
   domain is asked in three *views*: term -> definition and definition -> term (multiple
   choice), and ``name_the_term`` (free text: the definition asked, the term generated, scored
   like qa), where no option list hints at the answer.
-- ``multiple_choice``: rows ``question, options, answer`` (one view).
+- ``multiple_choice``: rows ``question, options, answer``, asked with its options, or as free
+  text (``free_text``: the question without its options, the correct option's text generated,
+  scored like qa).
 - ``qa``: rows ``question, answer`` (free text), scored by exact match and token F1 of a greedy answer.
 
 A domain may also name its task *family* (what kind of problem it poses, apart from how it is
@@ -30,11 +32,12 @@ from domaintune.errors import DomainError
 SPLITS = ("train", "validation", "test")
 VIEWS: dict[str, tuple[str, ...]] = {
     "glossary": ("term_to_definition", "definition_to_term", "name_the_term"),
-    "multiple_choice": ("multiple_choice",),
+    "multiple_choice": ("multiple_choice", "free_text"),
     "qa": ("qa",),
 }
 TASKS = tuple(VIEWS)
 FREE_TEXT_VIEW = "name_the_term"  # a glossary asked as free text: definition in, term out
+FREE_TEXT_CHOICE_VIEW = "free_text"  # a multiple-choice question asked without its options: the answer generated
 # Columns every row of a task kind must have, with their Python types.
 TASK_COLUMNS: dict[str, dict[str, type]] = {
     "glossary": {"term": str, "definition": str, "options": list, "answer": int, "option_terms": list},
@@ -93,6 +96,10 @@ class Domain:
         name = name or self.views[0]
         if name not in self.views:
             raise DomainError(f"domain {self.name!r} has views {', '.join(self.views)}; not {name!r}")
+        if self.task == "multiple_choice" and name == FREE_TEXT_CHOICE_VIEW:
+            splits = {split: [{"id": row.get("id", ""), "question": row["question"], "answer": answer_text(row)} for row in rows]
+                      for split, rows in self.splits.items()}
+            return dataclasses.replace(self, task="qa", splits=splits, view_name=name)
         if self.task in ("multiple_choice", "qa"):
             return dataclasses.replace(self, view_name=name)
         splits = {split: [_glossary_view(row, name) for row in rows] for split, rows in self.splits.items()}

@@ -25,6 +25,7 @@ VIEW_LABELS = {
     "name_the_term": Labels("Definition", "Term", "the term for each definition"),
     "multiple_choice": Labels("Question", "Answer", "the answer to each question"),
     "qa": Labels("Question", "Answer", "the answer to each question"),
+    "free_text": Labels("Question", "Answer", "the answer to each question"),
 }
 
 

@@ -1,38 +1,63 @@
-"""Which of a build's cells count, and the cells as history records (what the meta-learners fit on)."""
+"""Which of a build's cells count, and the cells as history records (what the meta-learners fit on).
+
+A cell is one strategy scored on one task (domain, view, base model). Table cells carry the
+``rung`` they were screened at; evaluation cells (``stage: evaluation``) were scored on the
+questions after the last rung's, which no screening saw, and are kept apart from the table.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from domaintune.meta._design import Design, halving_plan
+from domaintune.meta._design import Design, Task, cell_value, halving_plan, row_task
+
+EVALUATION = "evaluation"  # a cell's ``stage`` when it was scored on the evaluation questions
+
+
+def is_table_cell(row: dict[str, Any]) -> bool:
+    return row.get("stage") != EVALUATION
+
+
+def complete_tasks(design: Design, rows: list[dict[str, Any]]) -> list[Task]:
+    """The design's tasks whose row is done: every strategy at the design's questions or, with
+    halving, every rung's planned cells."""
+    table = [r for r in rows if is_table_cell(r)]
+    if design.halving:
+        have = {(row_task(r), r["index"], r.get("rung")) for r in table}
+        return [
+            t for t in design.tasks()
+            if all((t.key, i, rung) in have for rung in range(len(design.halving)) for i in halving_plan(design, table, t, rung))
+        ]
+    have = {(row_task(r), r["index"]) for r in table if r["questions"] >= design.questions}
+    return [t for t in design.tasks() if all((t.key, i) in have for i in range(len(t.strategies)))]
 
 
 def complete_domains(design: Design, rows: list[dict[str, Any]]) -> list[str]:
-    """The design's domains whose row is done: every strategy at the design's questions or, with
-    halving, every rung's planned cells."""
-    if design.halving:
-        have = {(r["domain"], r["index"], r.get("rung")) for r in rows}
-        return [
-            d for d in design.domains
-            if all((d, i, rung) in have for rung in range(len(design.halving)) for i in halving_plan(design, rows, d, rung))
-        ]
-    have = {(r["domain"], r["index"]) for r in rows if r["questions"] >= design.questions}
-    return [d for d in design.domains if all((d, i) in have for i in range(len(design.strategies)))]
+    """The domains every task of which is complete (``complete_tasks``), in design order."""
+    done = {t.key for t in complete_tasks(design, rows)}
+    names = list(dict.fromkeys(t.domain for t in design.tasks()))
+    return [d for d in names if all(t.key in done for t in design.tasks() if t.domain == d)]
 
 
 def final_cells(design: Design, rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(domain, strategy index) -> the cell that counts, for the complete domains: the one at the
+    """(task key, strategy index) -> the cell that counts, for the complete tasks: the one at the
     design's questions or, with halving, at the highest rung the strategy reached."""
-    complete = set(complete_domains(design, rows))
+    complete = {t.key for t in complete_tasks(design, rows)}
+    table = [r for r in rows if is_table_cell(r) and row_task(r) in complete]
     if design.halving:
         cells: dict[tuple[str, int], dict[str, Any]] = {}
-        for r in rows:
-            key = (r["domain"], r["index"])
-            if r["domain"] in complete and (key not in cells or r.get("rung", 0) >= cells[key].get("rung", 0)):
+        for r in table:
+            key = (row_task(r), r["index"])
+            if key not in cells or r.get("rung", 0) >= cells[key].get("rung", 0):
                 cells[key] = r
         return dict(sorted(cells.items()))
-    return dict(sorted({(r["domain"], r["index"]): r for r in rows if r["domain"] in complete and r["questions"] >= design.questions}.items()))
+    return dict(sorted({(row_task(r), r["index"]): r for r in table if r["questions"] >= design.questions}.items()))
+
+
+def evaluation_cells(rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(task key, strategy index) -> its cell on the task's evaluation questions."""
+    return {(row_task(r), r["index"]): r for r in rows if not is_table_cell(r)}
 
 
 def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:
@@ -52,7 +77,7 @@ def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:
 
 
 def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
-    """The complete domains' cells that count (``final_cells``) as history records (validation
+    """The complete tasks' cells that count (``final_cells``) as history records (validation
     split, with standard errors, outcomes and question ids)."""
     from domaintune.history import History, Record
 
@@ -61,10 +86,42 @@ def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
         [
             Record(
                 domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
-                steps=int(r.get("steps", 0)), metric="accuracy", value=r["accuracy"], stderr=r["stderr"],
+                steps=int(r.get("steps", 0)), metric=r.get("metric", "accuracy"), value=cell_value(r), stderr=r["stderr"],
                 cost=r["cost"], split="validation", base_model=Path(r["model"]).name, source=source,
                 questions=r["questions"], question_ids=r.get("question_ids") or _question_ids(r, design.seed), outcomes=r.get("outcomes"),
             )
             for r in latest.values()
         ]
     )
+
+
+def reusable_cells(design: Design, source: list[dict[str, Any]], have: list[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
+    """Cells of an earlier build that are cells of this design: the same task, strategy (at the
+    same index), seed, rung and questions, on the domain as it is now (same fingerprint), and not
+    in ``have`` yet; each marked with where it came from. Evaluation cells are never reused."""
+    from domaintune.domains import load_domain
+    from domaintune.history import strategy_key
+
+    tasks = {t.key: t for t in design.tasks()}
+    recorded = {(row_task(r), r["index"], r.get("rung"), r.get("stage")) for r in have}
+    fingerprints: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    found = []
+    for row in source:
+        task = tasks.get(row_task(row))
+        rung = row.get("rung")
+        if task is None or not is_table_cell(row) or rung is None or rung >= len(design.halving) or row.get("seed") != design.seed:
+            continue
+        if row["index"] >= len(task.strategies) or strategy_key(task.strategies[row["index"]]) != strategy_key(row["strategy"]):
+            continue
+        if task.domain not in fingerprints:
+            fingerprints[task.domain] = load_domain(task.domain).view(task.view).fingerprint
+        if task.domain not in sizes:
+            sizes[task.domain] = len(load_domain(task.domain).splits["validation"])
+        wanted = min(design.halving[rung].questions, sizes[task.domain])  # a small domain scores all it has
+        if row["fingerprint"] != fingerprints[task.domain] or row["fidelity"]["questions"] != wanted or dict(task.runner):
+            continue
+        if (task.key, row["index"], rung, None) not in recorded:
+            recorded.add((task.key, row["index"], rung, None))
+            found.append({**row, "task": task.key, "reused_from": origin})
+    return found

@@ -68,10 +68,11 @@ def question_id(row: dict[str, Any]) -> str:
     return hashlib.sha1(str(row.get("question", row.get("term", ""))).encode()).hexdigest()[:12]
 
 
-def scored_rows(domain: Domain, split: str, limit: int, seed: int) -> list[dict[str, Any]]:
-    """A fixed, seeded sample of a split: every trial of a sweep scores the same questions."""
+def scored_rows(domain: Domain, split: str, limit: int, seed: int, skip: int = 0) -> list[dict[str, Any]]:
+    """A fixed, seeded sample of a split: every trial of a sweep scores the same questions. The
+    first ``skip`` of the seeded order are passed over (questions kept for another use)."""
     if split not in domain.splits:
         raise ConfigError(f"split {split!r} not in domain {domain.name!r} ({', '.join(domain.splits)})")
     rows = list(domain.splits[split])
     random.Random(seed).shuffle(rows)
-    return rows[:limit] if limit else rows
+    return rows[skip : skip + limit] if limit else rows[skip:]

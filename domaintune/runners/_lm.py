@@ -71,7 +71,8 @@ class LMRunner:
             domain = domain.view()  # a glossary is asked in its first view unless the caller chose one
         torch.set_num_threads(s.threads)
         torch.manual_seed(s.seed)
-        rows = scored_rows(domain, split, s.questions if split == "validation" else s.test_questions, s.seed)
+        validation = split == "validation"
+        rows = scored_rows(domain, split, s.questions if validation else s.test_questions, s.seed, skip=s.skip_questions if validation else 0)
         if not rows:
             raise ConfigError(f"domain {domain.name!r}: its {split} split has no questions")
         model, tokenizer = load_model(s.model, s.cache_dir, s.trust_remote_code, self.device, resolve_dtype(self.device, s.dtype))

@@ -26,6 +26,10 @@ class RunnerSettings(BaseModel):
     trust_remote_code: bool = Field(False, description="let transformers run code shipped with the model")
     questions: int = Field(60, ge=1, description="validation questions scored per report (a fixed, seeded sample)")
     test_questions: int = Field(0, ge=0, description="test questions scored for the chosen strategy (0 = all)")
+    skip_questions: int = Field(
+        0, ge=0, description="validation questions of the seeded sample passed over before the scored ones "
+        "(a meta-dataset's evaluation questions: disjoint from the ones its rungs screened on)"
+    )
     eval_every: int = Field(10, ge=1, description="training steps between validation reports (ASHA rungs)")
     max_length: int = Field(128, ge=16, description="training sequence length cap in tokens")
     max_new_tokens: int = Field(32, ge=1, description="QA domains: longest greedy answer in tokens")

@@ -10,7 +10,7 @@ sweep and the schedule.
 
 from __future__ import annotations
 
-from domaintune.sweep._liveness import ray_session_processes
+from domaintune.sweep._liveness import ray_session_processes, sessions_started_by
 from domaintune.sweep._lock import Holder, HolderLock, SweepBusyError, SweepLock, process_alive
 from domaintune.sweep._ray import init_ray, probe_address, ray_session_dir
 from domaintune.sweep._recovery import clean_runs
@@ -37,6 +37,7 @@ __all__ = [
     "process_alive",
     "ray_session_dir",
     "ray_session_processes",
+    "sessions_started_by",
     "run_sweep",
     "trial_outcomes",
 ]

@@ -189,3 +189,11 @@ def test_a_glossary_asked_as_free_text_names_the_term_and_is_scored_by_f1(jargon
     settings = RunnerSettings(model=tiny_model_dir, questions=3, max_new_tokens=4)
     result = LMRunner(settings).run(free, Strategy(template="instruction", n_shots=1, retrieval="bm25", top_k=1))
     assert set(result.metrics) == {"f1", "exact_match"} and result.questions == 3 and len(result.outcomes) == 3
+
+
+def test_a_multiple_choice_question_asked_as_free_text_keeps_its_question_and_answers_with_the_right_option():
+    domain = load_domain("elements")
+    asked = domain.view("free_text")
+    assert asked.task == "qa" and asked.view_name == "free_text" and asked.fingerprint == domain.fingerprint
+    for row, free in zip(domain.splits["validation"], asked.splits["validation"]):
+        assert free == {"id": row.get("id", ""), "question": row["question"], "answer": row["options"][row["answer"]]}

@@ -18,7 +18,7 @@ def elements():
 
 
 def test_short_factual_questions_of_several_kinds_with_four_distinct_options(elements):
-    assert elements.task == "multiple_choice" and elements.views == ("multiple_choice",)
+    assert elements.task == "multiple_choice" and elements.views == ("multiple_choice", "free_text")
     assert elements.sizes["validation"] >= 240 and sum(elements.sizes.values()) >= 600
     rows = [row for rows in elements.splits.values() for row in rows]
     kinds = Counter(row["kind"] for row in rows)

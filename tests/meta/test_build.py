@@ -158,3 +158,51 @@ def test_a_finished_domain_commits_its_cells_alone_and_an_unchanged_file_quietly
     assert "A  other.txt" in git("status", "--short")  # what else was staged stays staged, not committed
     _commit(cells, "cells: unchanged")  # nothing to commit: no new commit, no warning
     assert git("log", "--format=%s") == "cells: a\n" and "warning" not in capsys.readouterr().out
+
+
+def test_a_grouped_design_builds_task_by_task_with_evaluation_questions_no_rung_saw(tmp_path, tiny_model_dir):
+    """Two tasks (a glossary asked in multiple choice, the same asked as free text), halving on
+    the first 4 and 6 validation questions, then the finalists scored on up to 5 questions after
+    those: disjoint from every rung's, recorded apart from the table, and resumed like the rest."""
+    from domaintune.meta.build import build_halving, complete_tasks, evaluation_cells, final_cells, halving_plan
+
+    design = Design(
+        seed=0, runner={"max_length": 64, "max_new_tokens": 4},
+        halving=[{"questions": 4}, {"questions": 6, "keep": 1}], evaluation={"questions": 5, "min_questions": 3},
+        groups=[{"view": "definition_to_term", "model": tiny_model_dir, "domains": ["jargon"]},
+                {"view": "name_the_term", "model": tiny_model_dir, "domains": ["jargon"], "strategies": "free"}],
+        strategies=[{"template": "plain"}, {"template": "instruction", "scoring": "calibrated"}],
+        strategy_sets={"free": [{"template": "plain"}, {"template": "instruction"}]},
+    )
+    out = tmp_path / "cells.jsonl"
+    rows = build_halving(design, out, workers=0, log=lambda line: None)
+    tasks = design.tasks()
+    assert [t.key for t in complete_tasks(design, rows)] == [t.key for t in tasks] and len(tasks) == 2
+    assert {r["metric"] for r in rows if r["view"] == "name_the_term"} == {"f1"}
+    assert {r["metric"] for r in rows if r["view"] == "definition_to_term"} == {"accuracy"}
+    evaluation = evaluation_cells(rows)
+    assert sorted(evaluation) == sorted((t.key, i) for t in tasks for i in halving_plan(design, rows, t, 1))  # the finalists
+    for (key, index), cell in evaluation.items():
+        screened = {q for r in rows if r["task"] == key and "rung" in r for q in r["question_ids"]}
+        assert cell["questions"] == 5 and not screened & set(cell["question_ids"])
+        assert (key, index) in final_cells(design, rows) and final_cells(design, rows)[(key, index)] is not cell
+    assert build_halving(design, out, workers=0, log=lambda line: None) == rows  # resumes: nothing evaluated twice
+
+
+def test_cells_of_an_earlier_build_are_reused_only_where_they_are_this_designs_cells(tmp_path):
+    from domaintune.domains import load_domain
+    from domaintune.meta.build import reusable_cells
+
+    design = Design(domains=["jargon"], strategies=[{"template": "plain"}, {"template": "cloze"}], halving=[{"questions": 4}])
+    fingerprint = load_domain("jargon").view("definition_to_term").fingerprint
+    cell = {**_row("jargon", 0, design), "fingerprint": fingerprint, "rung": 0, "seed": 0, "fidelity": {"questions": 4, "steps": 0}}
+    others = [
+        {**cell, "fingerprint": "changed"},  # the domain changed since
+        {**cell, "seed": 1},
+        {**cell, "fidelity": {"questions": 8, "steps": 0}},  # another rung size
+        {**cell, "index": 1},  # index 1 is another strategy here
+        {**cell, "view": "term_to_definition"},  # another task
+    ]
+    reused = reusable_cells(design, [cell, *others], [], origin="old.jsonl")
+    assert len(reused) == 1 and reused[0]["reused_from"] == "old.jsonl" and reused[0]["task"] == design.tasks()[0].key
+    assert reusable_cells(design, [cell], reused, origin="old.jsonl") == []  # already there
