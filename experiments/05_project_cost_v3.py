@@ -76,13 +76,13 @@ def cell_cost(strategy: dict, task, factors: dict[str, float], base: dict[str, t
     return per_q, train + other
 
 
-def project(design, base, factors, reused: set[tuple[str, int, object]], picks: int) -> dict[str, float]:
-    """CPU seconds per group label (view, model) for the cells still to build."""
+def project(design, base, factors, reused: set[tuple[str, int, object]], picks: int, tasks=None) -> dict[str, float]:
+    """CPU seconds per group label (view, model) for the cells still to build (of ``tasks``: all by default)."""
     from domaintune.meta.build import asked_view
     from domaintune.domains import load_domain
 
     seconds: dict[str, float] = {}
-    for task in design.tasks():
+    for task in tasks if tasks is not None else design.tasks():
         size = len(load_domain(task.domain).splits["validation"])
         costs = [cell_cost(s, task, factors, base) for s in task.strategies]
         mean_q, mean_fixed = statistics.mean(c[0] for c in costs), statistics.mean(c[1] for c in costs)
@@ -112,9 +112,10 @@ if __name__ == "__main__":
     parser.add_argument("--reuse", type=Path, nargs="*", default=[HERE / "results" / "meta_dataset_v2.jsonl"])
     parser.add_argument("--picks", type=int, default=6, help="strategies beyond the finalists scored on the evaluation questions, per task")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--calibrate", type=Path, default=None, help="this build's own cells: scale the projection by measured / projected on the tasks they complete")
     args = parser.parse_args()
 
-    from domaintune.meta.build import load_design, read_cells, reusable_cells
+    from domaintune.meta.build import complete_tasks, load_design, read_cells, reusable_cells
 
     design = load_design(args.design)
     base = base_costs(read_cells(args.base))
@@ -132,3 +133,13 @@ if __name__ == "__main__":
         print(f"  {label:45} {count:>2} tasks  {value / 3600:6.1f} CPU-hours")
     total = sum(seconds.values()) / 3600
     print(f"to build: {total:.1f} CPU-hours ({total / args.workers:.1f} h wall on {args.workers} workers); with the reused cells {total + spent / 3600:.1f}")
+    if args.calibrate:
+        built = [r for r in read_cells(args.calibrate) if "reused_from" not in r]
+        done = {t.key for t in complete_tasks(design, built)}
+        measured = sum(r["seconds"] for r in built if r["task"] in done and "rung" in r)  # the table's cells (the evaluation's may not be done)
+        table_only = design.model_copy(update={"evaluation": None})
+        projected = sum(project(table_only, base, factors, reused, args.picks, [t for t in tasks if t.key in done]).values())
+        if done and projected:
+            ratio = measured / projected
+            print(f"calibrated on the {len(done)} task(s) built so far ({measured / 3600:.2f} CPU-hours measured, {projected / 3600:.2f} projected): "
+                  f"x{ratio:.2f} -> {total * ratio:.1f} CPU-hours to build ({total * ratio / args.workers:.1f} h wall on {args.workers} workers)")

@@ -234,7 +234,7 @@ def test_scale_benchmark_records_every_trial_once_at_its_smallest(tmp_path):
     out = tmp_path / "scale.json"
     printed = run("benchmarks/scale.py", "--trials", "12", "--store", "sqlite", "--nodes", "1", "--concurrent", "4", "--out", str(out), cwd=tmp_path, timeout=900)
     (row,) = json.loads(out.read_text())["rows"]
-    assert "trials/min" in printed and row["trials"] == row["child_runs"] == row["history_records"] == 12
+    assert "trials/min" in printed and row["trials"] == row["child_runs"] == row["history_records"] == row["records_with_outcomes"] == 12
     assert row["running_left"] == 0 and row["repeated_evaluations"] == 0 and row["snapshots"] >= 1
 
 
@@ -246,6 +246,11 @@ def test_throughput_benchmark_and_cost_projection_at_their_smallest(tmp_path, ti
     assert "ratio" in printed and summary["strategies"] == 1 and summary["all_same_outcomes"] is True
     printed = run("experiments/05_project_cost_v2.py", "--throughput", str(out), "--workers", "1", cwd=tmp_path)
     assert "CPU-hours" in printed
+
+
+def test_the_v3_cost_projection_prints_cpu_hours_per_group(tmp_path):
+    printed = run("experiments/05_project_cost_v3.py", "--workers", "2", cwd=tmp_path)
+    assert "56 tasks" in printed and "free_text / gemma3-270m" in printed and "CPU-hours" in printed
 
 
 def test_every_script_is_covered_here():

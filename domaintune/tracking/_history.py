@@ -9,7 +9,7 @@ from typing import Any
 
 from domaintune.history import History, Record, load_history as load_history_files, parse_record
 from domaintune.tracking._client import client
-from domaintune.tracking._schema import Artifact, Kind, TrialRun, filter_kind
+from domaintune.tracking._schema import STEP_METRIC, Artifact, Kind, TrialRun, filter_kind
 
 READ_THREADS = 8  # concurrent per-run reads in read_history (a tracking server answers them in parallel)
 
@@ -25,7 +25,7 @@ def _read_beside(mlflow_client: Any, trial: TrialRun, metric: str | None = None,
     if curve:
         trial.curve = metric_curve(mlflow_client, trial.run_id, metric or trial.metric)
     if outcomes and trial.status == "FINISHED":
-        trial.outcomes = _outcomes(mlflow_client.tracking_uri, trial.run_id)
+        trial.outcomes = _outcomes(mlflow_client.tracking_uri, trial.run_id, trial.artifact_uri)
     return trial
 
 
@@ -34,16 +34,18 @@ def metric_curve(mlflow_client: Any, run_id: str, metric: str) -> list[tuple[int
     return [(m.step, m.value) for m in sorted(mlflow_client.get_metric_history(run_id, metric), key=lambda m: m.step)]
 
 
-def _outcomes(uri: str, run_id: str) -> dict[str, Any] | None:
+def _outcomes(uri: str, run_id: str, artifact_uri: str = "") -> dict[str, Any] | None:
     """A finished trial run's ``outcomes.json``, or None when it has none (an older release, a
-    trial on another node) or an unreadable one."""
+    trial on another node) or an unreadable one. With the run's ``artifact_uri`` (search_runs
+    gives it) the file is fetched from there, without asking the server where the run keeps it."""
     import tempfile
 
     import mlflow.artifacts
 
+    where = {"artifact_uri": f"{artifact_uri.rstrip('/')}/{Artifact.OUTCOMES}"} if artifact_uri else {"run_id": run_id, "artifact_path": Artifact.OUTCOMES}
     try:
         with tempfile.TemporaryDirectory() as folder:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=Artifact.OUTCOMES, tracking_uri=uri, dst_path=folder)
+            path = mlflow.artifacts.download_artifacts(**where, tracking_uri=uri, dst_path=folder)
             return json.loads(Path(path).read_text())
     except Exception:  # noqa: BLE001 - no artifact (or an unreadable one): the record stays unpaired
         return None
@@ -71,10 +73,12 @@ def trial_record(trial: TrialRun, uri: str) -> Record:
     )
 
 
-def read_history(tracking_uri: str | None = None, experiment: str = "domaintune", threads: int = 0) -> History:
+def read_history(tracking_uri: str | None = None, experiment: str = "domaintune", threads: int = 0, replayed: bool = False) -> History:
     """Every trial run of every sweep in an experiment becomes a record (no extra step). The
-    per-run reads (metric history, outcomes artifact) go out ``threads`` at a time (0:
-    ``READ_THREADS``; benchmarks/history_read.py measures it against a tracking server)."""
+    per-run reads (outcomes artifact; metric history for runs of older releases) go out
+    ``threads`` at a time (0: ``READ_THREADS``; benchmarks/history_read.py measures it against a
+    tracking server). Replayed and answered trials are left out (``replayed``: kept, for
+    benchmarks/scale.py, whose trials are all replayed)."""
     from concurrent.futures import ThreadPoolExecutor
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # not one bar per run read
@@ -86,11 +90,12 @@ def read_history(tracking_uri: str | None = None, experiment: str = "domaintune"
     # read: neither is new evidence.
     trials = [
         trial for trial in map(TrialRun.from_run, store.search_runs([found.experiment_id], filter_string=filter_kind(Kind.TRIAL), max_results=50_000))
-        if trial.runner != "replay" and not trial.answered_from
+        if replayed or (trial.runner != "replay" and not trial.answered_from)
     ]
 
     def record(trial: TrialRun) -> Record:
-        return trial_record(_read_beside(store, trial, outcomes=True), store.tracking_uri)
+        # A run that logs its step as a metric needs no curve read: a request less per run.
+        return trial_record(_read_beside(store, trial, curve=STEP_METRIC not in trial.metrics, outcomes=True), store.tracking_uri)
 
     with ThreadPoolExecutor(threads or READ_THREADS) as pool:
         return History(list(pool.map(record, trials)))

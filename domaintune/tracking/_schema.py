@@ -24,6 +24,9 @@ def own_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k[len(PREFIX):]: v for k, v in tags.items() if k.startswith(PREFIX)}
 
 
+STEP_METRIC = "step"  # logged with each trial report: the step it was made at (a history reads it without the curve)
+
+
 class Kind:
     """Values of ``Tag.KIND``."""
 
@@ -190,6 +193,7 @@ class TrialRun:
     metrics: dict[str, float] = field(default_factory=dict)  # the last value of each
     curve: list[tuple[int, float]] = field(default_factory=list)  # (step, metric), when read
     outcomes: dict[str, Any] | None = None  # Artifact.OUTCOMES, when read
+    artifact_uri: str = ""  # where the run's artifacts are (its outcomes are read from there)
 
     def tags(self) -> dict[str, str]:
         """The run's domaintune tags (only the fields that are set)."""
@@ -223,7 +227,7 @@ class TrialRun:
             answered_from=tags.get(Tag.ANSWERED_FROM, ""),
             node={name: tags[key] for name, key in NODE_TAGS.items() if key in tags},
             run_id=info.run_id, status=info.status, label=info.run_name or trial_id,
-            metrics=dict(run.data.metrics), curve=sorted(curve or []), outcomes=outcomes,
+            metrics=dict(run.data.metrics), curve=sorted(curve or []), outcomes=outcomes, artifact_uri=info.artifact_uri or "",
         )
 
     @property
@@ -234,8 +238,9 @@ class TrialRun:
 
     @property
     def steps(self) -> int:
-        """The last step the metric was reported at (0 when the curve was not read)."""
-        return self.curve[-1][0] if self.curve else 0
+        """The last step the metric was reported at: the curve's last, else the ``step`` metric a
+        trial logs with every report (0 for a run of an older release whose curve was not read)."""
+        return self.curve[-1][0] if self.curve else int(self.metrics.get(STEP_METRIC, 0))
 
     @property
     def value(self) -> float | None:

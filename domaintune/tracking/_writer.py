@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from domaintune.tracking._client import client, open_experiment
 from domaintune.tracking._queue import WriteQueue, writer_threads
-from domaintune.tracking._schema import MAX_TAG, Artifact, Kind, Tag, TrialRun, encode_params
+from domaintune.tracking._schema import MAX_TAG, STEP_METRIC, Artifact, Kind, Tag, TrialRun, encode_params
 
 if TYPE_CHECKING:
     from domaintune.domains import Domain
@@ -157,7 +157,7 @@ class SweepTracker:
 
         run_id = self.trial_runs[trial_id]
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
+        items = [Metric(k, float(v), now, step) for k, v in {**metrics, STEP_METRIC: step}.items() if isinstance(v, (int, float))]
         labels = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
         params = self._take_params(run_id)
         self.queue.put(run_id, f"trial {trial_id}'s report at step {step}", lambda: self.client.log_batch(run_id, metrics=items, params=params, tags=labels))
