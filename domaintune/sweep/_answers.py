@@ -59,6 +59,10 @@ class Answering(Searcher):
         self.answered: set[str] = set()  # trials answered from a record
         self.waiting: tuple[str, dict[str, Any]] | None = None  # (the search's trial id, point): a repeat of a running strategy
         self.alias: dict[str, str] = {}  # a waiting point's trial id in Ray -> its id in the search
+        # New trials it may still start (None: as many as Ray asks for). A resumed sweep whose
+        # MLflow holds finished trials Ray's last saved state did not sets it, so the sweep
+        # still ends at its num_samples.
+        self.budget: int | None = None
         super().__init__(metric=searcher.metric, mode=searcher.mode)
 
     def key(self, point: dict[str, Any]) -> str:
@@ -75,6 +79,14 @@ class Answering(Searcher):
         return self.searcher.set_max_concurrency(max_concurrent)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self.budget is not None and self.budget <= 0:
+            return Searcher.FINISHED
+        point = self._suggest(trial_id)
+        if self.budget is not None and point is not None and point != Searcher.FINISHED:
+            self.budget -= 1
+        return point
+
+    def _suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self.waiting is not None:
             inner_id, point = self.waiting
             if self.key(point) in {self.key(p) for p in self.running.values()}:

@@ -125,16 +125,28 @@ def sessions_started_by(pid: int, started: float) -> list[str]:
     return found
 
 
-def reap_ray_session(session_dir: str) -> list[int]:
-    """SIGKILL what a dead driver's own local Ray left behind (they ignore SIGTERM); the pids killed."""
+def reap_ray_session(session_dir: str, passes: int = 3) -> list[int]:
+    """SIGKILL what a dead driver's own local Ray left behind (they ignore SIGTERM); the pids killed.
+    A driver killed while its Ray started leaves a raylet that may still be spawning its agents
+    as the first pass kills it (benchmarks/faults.py found two such agents left), so the session
+    is looked at again until a pass finds nothing."""
+    import time
+
     import psutil
 
-    processes = ray_session_processes(session_dir)
-    for process in processes:
-        try:
-            process.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    psutil.wait_procs(processes, timeout=5)
-    return [p.pid for p in processes]
+    killed: list[int] = []
+    for number in range(passes):
+        processes = ray_session_processes(session_dir)
+        if not processes:
+            break
+        for process in processes:
+            try:
+                process.kill()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        psutil.wait_procs(processes, timeout=5)
+        killed += [p.pid for p in processes]
+        if number + 1 < passes:
+            time.sleep(1)
+    return killed
 

@@ -94,6 +94,11 @@ def _restore(experiment_dir: Path, trainable: Any, callback: Any, verbose: int, 
             if metric is None or metric not in record.last:
                 continue
             base.add_evaluated_point(record.config, float(record.last[metric]))
+        # Trials MLflow holds that Ray's last save did not (a crash between two saves) count
+        # against the sweep's size: it ends at num_samples, not that many more.
+        unknown = sum(trial_id not in status for trial_id in finished)
+        if unknown and hasattr(limiter, "budget"):
+            limiter.budget = max(0, internal._tune_config.num_samples - len(trials) - unknown)
 
     callback.on_restored = tell
     return tuner

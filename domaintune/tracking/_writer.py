@@ -48,7 +48,6 @@ class SweepTracker:
         self.trial_tags: dict[str, str] = {}
         self._dataset_of: tuple[str, Any] | None = None  # (domain fingerprint + view, its MLflow dataset)
         self._artifact_uris: dict[str, str] = {}  # trial run id -> its artifact location
-        self._unsent_params: dict[str, dict[str, str]] = {}  # trial run id -> params not yet sent
 
     def start(
         self,
@@ -133,13 +132,11 @@ class SweepTracker:
         self._artifact_uris[run_id] = run.info.artifact_uri
         self.open_runs.add(run_id)
         self._log_domain(run_id, domain)
-        self._unsent_params[run_id] = trial.params()  # they go with the trial's first report: one request less
+        # The params go at once (not with the first report): a driver killed before a trial's
+        # first report still leaves the trial's strategy recorded.
+        params = trial.params()
+        self.queue.put(run_id, f"trial {trial_id}'s params", lambda: self._log_params(run_id, params))
         return run_id
-
-    def _take_params(self, run_id: str) -> list[Any]:
-        from mlflow.entities import Param
-
-        return [Param(k, v) for k, v in self._unsent_params.pop(run_id, {}).items()]
 
     def set_trial_tag(self, trial_id: str, key: str, value: str) -> None:
         self.set_run_tags(self.trial_runs[trial_id], {key: value})
@@ -159,8 +156,7 @@ class SweepTracker:
         now = int(time.time() * 1000)
         items = [Metric(k, float(v), now, step) for k, v in {**metrics, STEP_METRIC: step}.items() if isinstance(v, (int, float))]
         labels = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
-        params = self._take_params(run_id)
-        self.queue.put(run_id, f"trial {trial_id}'s report at step {step}", lambda: self.client.log_batch(run_id, metrics=items, params=params, tags=labels))
+        self.queue.put(run_id, f"trial {trial_id}'s report at step {step}", lambda: self.client.log_batch(run_id, metrics=items, tags=labels))
 
     def log_trial_outcomes(self, trial_id: str, outcomes: dict[str, Any]) -> None:
         """A finished trial's per-question outcomes (``question_ids``, ``outcomes``, ``step``) as its
@@ -192,13 +188,11 @@ class SweepTracker:
         if run_id is None or run_id not in self.open_runs:
             return
         self.open_runs.discard(run_id)
-        params, ended = self._take_params(run_id), {**(tags or {}), **TrialRun(trial_id, traceback=error or "").tags()}
-        if params:  # a trial that never reported
-            self.queue.put(run_id, f"trial {trial_id}'s params", lambda: self.client.log_batch(run_id, params=params))
-        self.set_run_tags(run_id, ended)
+        self.set_run_tags(run_id, {**(tags or {}), **TrialRun(trial_id, traceback=error or "").tags()})
         if error:
             self.queue.put(run_id, f"trial {trial_id}'s error", lambda: self.client.log_text(run_id, error, Artifact.ERROR))
-        self.queue.put(run_id, f"trial {trial_id}'s end ({status})", lambda: self.client.set_terminated(run_id, status=status))
+        ended_at = int(time.time() * 1000)  # when the trial ended, not when the queue gets to it
+        self.queue.put(run_id, f"trial {trial_id}'s end ({status})", lambda: self.client.set_terminated(run_id, status=status, end_time=ended_at))
 
     def flush(self) -> None:
         """Wait for the queued trial writes (``TrackingError`` if one failed)."""
@@ -277,8 +271,6 @@ class SweepTracker:
             try:
                 if error and run_id == self.parent_id:
                     self.client.set_tag(run_id, Tag.ERROR, error[-MAX_TAG:])
-                if params := self._take_params(run_id):  # a trial killed before its first report
-                    self.client.log_batch(run_id, params=params)
                 self.client.set_terminated(run_id, status=status)
             except Exception:  # noqa: BLE001 - closing must go on for the other runs
                 pass
