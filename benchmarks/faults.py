@@ -171,10 +171,10 @@ def faulted(work: Path, overrides: list[str], kinds: list[str], window: float, r
         _end_group(final)
     time.sleep(5)  # what the last resume reaped has gone by then
     leftovers = {}
-    for process in (p for s in sorted(sessions_killed) for p in ray_session_processes(s)):
+    for s, process in ((s, p) for s in sorted(sessions_killed) for p in ray_session_processes(s)):
         try:
             if process.status() != psutil.STATUS_ZOMBIE:
-                leftovers[process.pid] = f"{process.name()} (parent {process.ppid()})"
+                leftovers[process.pid] = f"{process.name()} (parent {process.ppid()}, {os.path.basename(s)})"
         except psutil.NoSuchProcess:
             continue
     return {"uri": uri, "wall_s": wall, "final_exit": code, "kills": moments, "leftover_ray_pids": sorted(leftovers), "leftover_ray_names": sorted(leftovers.values())}
@@ -235,7 +235,8 @@ def show(rows: list[dict], samples: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1, each a crashed-and-resumed sweep")
+    parser.add_argument("--seeds", type=int, default=10, help="how many seeds, each a crashed-and-resumed sweep")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (seeds first..first+N-1)")
     parser.add_argument("--kills", type=int, default=3, help="kills per seed (kinds: ray-start, state-write, random)")
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--delay", type=float, default=2.0, help="seconds each replayed trial takes")
@@ -245,7 +246,7 @@ def main() -> None:
     plain = uninterrupted(Path(tempfile.mkdtemp(prefix="faults-plain-")), overrides)
     print(f"uninterrupted sweep: {plain:.1f} s for {args.samples} trials", flush=True)
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         rows.append(one_seed(seed, plain, overrides, args.kills))
         print(json.dumps(rows[-1]), flush=True)
     show(rows, args.samples)
