@@ -224,9 +224,13 @@ def _write_header(design: Design, out: Path) -> Path:
 
 
 def read_cells(path: Path) -> list[dict[str, Any]]:
+    """The cells recorded so far. Each is appended as one whole line, so a last line without its
+    newline was cut by a killed build: it is left out (a resumed build evaluates that cell again)."""
     if not path.exists():
         return []
-    return [row for _, row in json_objects(path.read_text().splitlines(), str(path))]
+    text = path.read_text()
+    whole = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+    return [row for _, row in json_objects(whole.splitlines(), str(path))]
 
 
 def _commit(path: Path, message: str) -> None:

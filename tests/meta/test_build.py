@@ -206,3 +206,14 @@ def test_cells_of_an_earlier_build_are_reused_only_where_they_are_this_designs_c
     reused = reusable_cells(design, [cell, *others], [], origin="old.jsonl")
     assert len(reused) == 1 and reused[0]["reused_from"] == "old.jsonl" and reused[0]["task"] == design.tasks()[0].key
     assert reusable_cells(design, [cell], reused, origin="old.jsonl") == []  # already there
+
+
+def test_a_cell_line_cut_by_a_killed_build_is_left_out(tmp_path):
+    design = Design(domains=["a"], strategies=[{"template": "plain"}])
+    out = tmp_path / "cells.jsonl"
+    whole = json.dumps(_row("a", 0, design))
+    out.write_text(whole + "\n" + whole[:40])
+    assert read_cells(out) == [json.loads(whole)]
+    out.write_text(whole + "\nnot json\n")  # a bad line that is whole is an error, naming it
+    with pytest.raises(ConfigError, match="row 2"):
+        read_cells(out)
