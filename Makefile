@@ -39,7 +39,7 @@ demo: install  ## a warm-started sweep on a domain the history has not seen (loc
 test: install  ## the suite without the heavy whole-system checks (432 tests, 8 min on 2 idle cores)
 	$(BIN)/python -m pytest -m "not heavy" $(PYTEST_ARGS)
 
-test-heavy: install  ## the 27 heavy whole-system checks (real model, browser, servers on SQLite and PostgreSQL, cluster, rebuilds; 13 min)
+test-heavy: install  ## the 29 heavy whole-system checks (real model, browser, servers on SQLite and PostgreSQL, cluster, rebuilds, scale and crash benchmarks at their smallest; 14 min)
 	$(BIN)/python -m pytest -m heavy $(PYTEST_ARGS)
 
 test-all: install  ## both, one pytest run
