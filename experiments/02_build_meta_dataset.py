@@ -1,14 +1,18 @@
-"""Build a meta-dataset: every strategy of a design on every domain (experiments/meta_design.yaml),
-or, for a design with ``halving`` rungs (experiments/meta_design_v2.yaml), successive halving
-on the table, domain by domain.
+"""Build a meta-dataset: every strategy of a design on every task (experiments/meta_design.yaml),
+or, for a design with ``halving`` rungs (experiments/meta_design_v2.yaml, _v3.yaml), successive
+halving on the table, task by task (a task: a domain, the view it is asked in, the base model),
+then the finalists on the design's evaluation questions.
 
 Runs the real model on CPU (one torch thread per worker), appends each finished cell to
-experiments/results/meta_dataset[_v2].jsonl (the design's name with "design" read "dataset")
-and skips finished cells on a rerun, so it can be stopped and resumed at any time. With
---commit, the file is committed each time a domain's row of the table is complete. Run it in
-the background:
+experiments/results/meta_dataset[_v2|_v3].jsonl (the design's name with "design" read "dataset")
+and skips finished cells on a rerun, so it can be stopped and resumed at any time (a line cut
+by the kill is left out). With --commit, the file is committed each time a task is done; with
+--reuse, an earlier build's cells of this design are copied in first. A cell's seconds are
+wall time: do not pause a build (SIGSTOP) while it runs, or drop the cells that spanned the
+pause. Run it in the background:
 
-    nohup .venv/bin/python experiments/02_build_meta_dataset.py --design experiments/meta_design_v2.yaml --commit > build.log 2>&1 &
+    nohup .venv/bin/python experiments/02_build_meta_dataset.py --design experiments/meta_design_v3.yaml \
+        --reuse experiments/results/meta_dataset_v2.jsonl --commit > build.log 2>&1 &
 """
 
 from __future__ import annotations
