@@ -104,8 +104,7 @@ def reusable_cells(design: Design, source: list[dict[str, Any]], have: list[dict
 
     tasks = {t.key: t for t in design.tasks()}
     recorded = {(row_task(r), r["index"], r.get("rung"), r.get("stage")) for r in have}
-    fingerprints: dict[str, str] = {}
-    sizes: dict[str, int] = {}
+    known: dict[str, tuple[str, int]] = {}  # domain -> (fingerprint, validation questions), loaded once
     found = []
     for row in source:
         task = tasks.get(row_task(row))
@@ -114,12 +113,12 @@ def reusable_cells(design: Design, source: list[dict[str, Any]], have: list[dict
             continue
         if row["index"] >= len(task.strategies) or strategy_key(task.strategies[row["index"]]) != strategy_key(row["strategy"]):
             continue
-        if task.domain not in fingerprints:
-            fingerprints[task.domain] = load_domain(task.domain).view(task.view).fingerprint
-        if task.domain not in sizes:
-            sizes[task.domain] = len(load_domain(task.domain).splits["validation"])
-        wanted = min(design.halving[rung].questions, sizes[task.domain])  # a small domain scores all it has
-        if row["fingerprint"] != fingerprints[task.domain] or row["fidelity"]["questions"] != wanted or dict(task.runner):
+        if task.domain not in known:
+            domain = load_domain(task.domain)
+            known[task.domain] = (domain.fingerprint, len(domain.splits["validation"]))
+        fingerprint, size = known[task.domain]
+        wanted = min(design.halving[rung].questions, size)  # a small domain scores all it has
+        if row["fingerprint"] != fingerprint or row["fidelity"]["questions"] != wanted or dict(task.runner):
             continue
         if (task.key, row["index"], rung, None) not in recorded:
             recorded.add((task.key, row["index"], rung, None))
