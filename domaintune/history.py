@@ -8,6 +8,7 @@ silent skip; a missing or unreadable history file is an error that says where it
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,6 +50,9 @@ class Record(BaseModel):
     questions: int | None = Field(None, ge=1, description="how many questions the value is the mean of")
     question_ids: list[str] | None = Field(None, description="the scored questions, in order (paired statistics)")
     outcomes: list[float] | None = Field(None, description="per question: 1/0 (multiple choice) or the score (free text)")
+    stage: Literal["screening", "evaluation"] = Field(
+        "screening", description="screening: what a strategy may be chosen from; evaluation: questions no screening or "
+        "selection saw, where the meta benchmark scores the methods' picks (never fitted on)")
 
     def strategy_key(self) -> str:
         return strategy_key(self.strategy)
@@ -57,9 +61,25 @@ class Record(BaseModel):
         return Strategy.from_dict(self.strategy)
 
     @property
-    def task(self) -> tuple[str, str]:
-        """What is being solved: a domain in a view (its version counts as the same task)."""
-        return (self.domain, self.view)
+    def task(self) -> str:
+        """What is being solved: a domain, the view it is asked in and the base model (``task_name``;
+        the domain's version counts as the same task)."""
+        return task_name(self.domain, self.view, self.base_model)
+
+
+@functools.lru_cache(maxsize=65536)
+def task_name(domain: str, view: str = "", model: str = "") -> str:
+    """A task's name: ``domain|view|model``, the model by its name (a local folder by its last
+    part), empty parts at the end left out (a record with neither is named by its domain)."""
+    parts = [domain, view, Path(model).name if model else ""]
+    while len(parts) > 1 and not parts[-1]:
+        parts.pop()
+    return "|".join(parts)
+
+
+def task_domain(task: str) -> str:
+    """The domain of a task name (``task_name``)."""
+    return task.split("|", 1)[0]
 
 
 def parse_record(values: dict[str, Any], where: str) -> Record:
@@ -92,7 +112,8 @@ class History:
     def __add__(self, other: History) -> History:
         return History(self.records + other.records)
 
-    def tasks(self) -> list[tuple[str, str]]:
+    def tasks(self) -> list[str]:
+        """The task names (``task_name``), sorted."""
         return sorted({r.task for r in self.records})
 
     def domains(self) -> list[str]:
@@ -104,24 +125,19 @@ class History:
     def validated(self, finished: bool = False) -> History:
         """The validation records that have a value: what a strategy may be chosen from (the test
         split only reports a choice); ``finished``: of finished runs only, what learners fit on."""
-        return History([r for r in self.records if r.split == "validation" and r.value is not None
+        return History([r for r in self.records if r.split == "validation" and r.value is not None and r.stage == "screening"
                         and (not finished or r.status == "FINISHED")])
 
-    def views_by_domain(self) -> dict[str, list[str]]:
-        """Domain -> the views its records were asked in, sorted."""
-        views: dict[str, set[str]] = {}
-        for r in self.records:
-            views.setdefault(r.domain, set()).add(r.view)
-        return {d: sorted(v) for d, v in views.items()}
-
-    def in_view(self, view: str) -> History:
-        """Of a domain recorded in several views, only its records in ``view``; a domain recorded
-        in one view keeps its records (elements is asked in its own view whatever a glossary's)."""
-        several = {d for d, views in self.views_by_domain().items() if len(views) > 1}
-        return History([r for r in self.records if r.domain not in several or r.view == view])
+    def evaluation(self) -> History:
+        """The evaluation-stage records with a value: picks scored on questions no selection saw."""
+        return History([r for r in self.records if r.stage == "evaluation" and r.value is not None])
 
     def without_domain(self, domain: str) -> History:
+        """Every record of the other domains: all the tasks of ``domain`` (each view, each model) left out."""
         return History([r for r in self.records if r.domain != domain])
+
+    def of_task(self, task: str) -> History:
+        return History([r for r in self.records if r.task == task])
 
     def strategies(self) -> list[dict[str, Any]]:
         """Distinct strategies, in first-seen order."""

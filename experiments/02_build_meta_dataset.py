@@ -9,10 +9,11 @@ and skips finished cells on a rerun, so it can be stopped and resumed at any tim
 by the kill is left out). With --commit, the file is committed each time a task is done; with
 --reuse, an earlier build's cells of this design are copied in first. A cell's seconds are
 wall time: do not pause a build (SIGSTOP) while it runs, or drop the cells that spanned the
-pause. Run it in the background:
+pause. With --picks, every method's picks are then scored on the evaluation questions (what
+`domaintune meta eval` compares the methods on). Run it in the background:
 
     nohup .venv/bin/python experiments/02_build_meta_dataset.py --design experiments/meta_design_v3.yaml \
-        --reuse experiments/results/meta_dataset_v2.jsonl --commit > build.log 2>&1 &
+        --reuse experiments/results/meta_dataset_v2.jsonl --commit --picks > build.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ if __name__ == "__main__":
     parser.add_argument("--domains", type=int, default=None, help="only the first N tasks (domains) of the design")
     parser.add_argument("--commit", action="store_true", help="git-commit the results after each complete task")
     parser.add_argument("--reuse", type=Path, nargs="*", default=[], help="earlier cells files: their cells of this design are copied in, not run again")
+    parser.add_argument("--picks", action="store_true", help="after the table: score every method's picks (k <= 3; TPE's within 10) "
+                        "on the evaluation questions (domaintune.meta.picks)")
     args = parser.parse_args()
 
     import json
@@ -49,3 +52,7 @@ if __name__ == "__main__":
         print(f"reused {len(reused)} cells of {source}", flush=True)
     run = build_halving if design.halving else build
     run(design, out, workers=args.workers, domains=args.domains, commit=args.commit, log=lambda line: print(line, flush=True))
+    if args.picks:
+        from domaintune.meta.picks import build_picks
+
+        build_picks(design, out, workers=args.workers, commit=args.commit, log=lambda line: print(line, flush=True))

@@ -8,11 +8,12 @@ from __future__ import annotations
 from domaintune.history import SEED_HISTORY, History, Record, strategy_key
 from domaintune.tracking import load_history
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
+from domaintune.meta._curve import knowledge_curve
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
 from domaintune.meta._lodo import leave_one_domain_out
 from domaintune.meta._lodo_markdown import markdown
 from domaintune.meta._propose import propose
-from domaintune.meta._table import DomainTable, domain_tables
+from domaintune.meta._table import TaskTable, task_tables
 from domaintune.meta._winners import winners, winners_markdown
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, feature_table, select_groups
 
@@ -21,7 +22,7 @@ __all__ = [
     "MODEL_FREE_GROUPS",
     "REGISTRY",
     "SEED_HISTORY",
-    "DomainTable",
+    "TaskTable",
     "GreedyPortfolio",
     "History",
     "Learner",
@@ -31,8 +32,9 @@ __all__ = [
     "Record",
     "Surrogate",
     "domain_features",
-    "domain_tables",
+    "task_tables",
     "feature_table",
+    "knowledge_curve",
     "leave_one_domain_out",
     "load_history",
     "markdown",

@@ -78,20 +78,25 @@ def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:
 
 def to_history(design: Design, rows: list[dict[str, Any]], source: str) -> Any:
     """The complete tasks' cells that count (``final_cells``) as history records (validation
-    split, with standard errors, outcomes and question ids)."""
-    from domaintune.history import History, Record
+    split, with standard errors, outcomes and question ids), then their evaluation cells
+    (``stage: evaluation``: what the meta benchmark scores picks on, never what learners fit)."""
+    from domaintune.history import History
 
-    latest = final_cells(design, rows)
-    return History(
-        [
-            Record(
-                domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
-                steps=int(r.get("steps", 0)), metric=r.get("metric", "accuracy"), value=cell_value(r), stderr=r["stderr"],
-                cost=r["cost"], split="validation", base_model=Path(r["model"]).name, source=source,
-                questions=r["questions"], question_ids=r.get("question_ids") or _question_ids(r, design.seed), outcomes=r.get("outcomes"),
-            )
-            for r in latest.values()
-        ]
+    complete = {t.key for t in complete_tasks(design, rows)}
+    evaluated = [r for key, r in evaluation_cells(rows).items() if key[0] in complete]
+    return History([_record(r, design.seed, source, "screening") for r in final_cells(design, rows).values()]
+                   + [_record(r, design.seed, source, EVALUATION) for r in evaluated])
+
+
+def _record(r: dict[str, Any], seed: int, source: str, stage: str) -> Any:
+    from domaintune.history import Record
+
+    return Record(
+        domain=r["domain"], fingerprint=r["fingerprint"], view=r["view"], strategy=r["strategy"],
+        steps=int(r.get("steps", 0)), metric=r.get("metric", "accuracy"), value=cell_value(r), stderr=r["stderr"],
+        cost=r["cost"], split="validation", base_model=Path(r["model"]).name, source=source,
+        questions=r["questions"], question_ids=r.get("question_ids") or _question_ids(r, seed), outcomes=r.get("outcomes"),
+        stage=stage,
     )
 
 

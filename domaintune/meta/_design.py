@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domaintune.errors import ConfigError
-from domaintune.history import strategy_key
+from domaintune.history import strategy_key, task_name
 from domaintune.lm import DEFAULT_MODEL
 from domaintune.strategy import Strategy, format_validation_error
 
@@ -74,8 +74,8 @@ class Task:
 
 
 def task_key(domain: str, view: str, model: str) -> str:
-    """``domain|view|model``, the model by its name (a local folder by its last part)."""
-    return f"{domain}|{view}|{Path(model).name}"
+    """``domain|view|model`` (``history.task_name``), the model by its name."""
+    return task_name(domain, view, model)
 
 
 def row_task(row: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from domaintune.runners import RunnerSettings
 
 SAMPLE_SEED = 0  # fixes every sample the groups draw, whatever the sweep's seed
-FEATURES_VERSION = "1"  # bump when a computation changes: old disk entries are then ignored
+FEATURES_VERSION = "2"  # bump when a computation changes: old disk entries are then ignored
 CACHE_FOLDER = "meta_features"
 
 MEMORY: dict[str, dict[str, Any]] = {}  # in-process cache of every group's values

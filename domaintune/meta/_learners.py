@@ -7,12 +7,7 @@ import random
 from typing import Any
 
 from domaintune.meta._base import Learner, Proposal, normalized_scores, register_learner
-from domaintune.history import Record, direction_sign, strategy_key
-
-
-def _unseen(candidates: list[dict[str, Any]], observed: list[Record] | None) -> list[dict[str, Any]]:
-    done = {r.strategy_key() for r in observed or []}
-    return [c for c in candidates if strategy_key(c) not in done]
+from domaintune.history import Record, direction_sign, strategy_key, task_domain
 
 
 @register_learner("random")
@@ -23,21 +18,21 @@ class RandomLearner(Learner):
         super().__init__(features)
         self.seed = seed
 
-    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
-        pool = _unseen(self.history.strategies(), observed)
-        picks = random.Random(f"{self.seed}:{domain}").sample(pool, min(n, len(pool)))
-        return self.with_costs([Proposal(p, "random pick from the recorded strategies") for p in picks], exclude=domain)
+    def propose(self, task: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        pool = self.candidates(task, observed)
+        picks = random.Random(f"{self.seed}:{task}").sample(pool, min(n, len(pool)))
+        return self.with_costs([Proposal(p, "random pick from the recorded strategies") for p in picks], exclude=task)
 
 
 def _distance(a: dict[str, float], b: dict[str, float], scale: dict[str, float]) -> float:
     return math.sqrt(sum(((a.get(k, 0.0) - b.get(k, 0.0)) / scale[k]) ** 2 for k in scale))
 
 
-def _scales(features: dict[str, dict[str, float]], domains: list[str]) -> dict[str, float]:
-    keys = sorted({k for d in domains for k in features.get(d, {})})
+def _scales(features: dict[str, dict[str, float]], tasks: list[str]) -> dict[str, float]:
+    keys = sorted({k for t in tasks for k in features.get(t, {})})
     out = {}
     for key in keys:
-        values = [features[d][key] for d in domains if key in features.get(d, {})]
+        values = [features[t][key] for t in tasks if key in features.get(t, {})]
         mean = sum(values) / len(values)
         out[key] = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
     return out
@@ -54,23 +49,23 @@ def _rank_disagreement(mine: dict[str, float], theirs: dict[str, float]) -> floa
 
 @register_learner("nearest")
 class NearestDomains(Learner):
-    """The best strategies of the k past domains nearest in meta-feature space (auto-sklearn 1.0).
+    """The best strategies of the k past tasks nearest in meta-feature space (auto-sklearn 1.0).
 
-    Given the domain's own results so far (``observed``), nearness also counts how often a
-    past domain orders those strategies the other way, so the neighbours adapt as results come in.
+    Given the task's own results so far (``observed``), nearness also counts how often a past
+    task orders those strategies the other way, so the neighbours adapt as results come in.
     """
 
     def __init__(self, features: dict[str, dict[str, float]], k: int = 3):
         super().__init__(features)
         self.k = k
 
-    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
-        history = self.past(domain)
-        past = history.domains()
-        scale = _scales(self.features, past + [domain])
+    def propose(self, task: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        history = self.past(task)
+        past = history.tasks()
+        scale = _scales(self.features, past + [task])
         scores = normalized_scores(history)
         mine = {r.strategy_key(): direction_sign(r.direction) * float(r.value) for r in observed or [] if r.value is not None}
-        distance = {d: _distance(self.features[d], self.features[domain], scale) / math.sqrt(max(1, len(scale))) for d in past}
+        distance = {d: _distance(self.features[d], self.features[task], scale) / math.sqrt(max(1, len(scale))) for d in past}
         for d in past:
             disagreement = _rank_disagreement(mine, scores[d])
             if disagreement is not None:
@@ -80,23 +75,23 @@ class NearestDomains(Learner):
         for d in near:
             for key, value in scores[d].items():
                 ranked[key] = ranked.get(key, 0.0) + value / len(near)
-        pool = {strategy_key(s): s for s in _unseen(self.history.strategies(), observed)}
+        pool = {strategy_key(s): s for s in self.candidates(task, observed)}
         order = sorted((k for k in ranked if k in pool), key=lambda k: -ranked[k])
-        basis = "meta-features and this domain's results so far" if mine else "meta-features"
+        basis = "meta-features and this task's results so far" if mine else "meta-features"
         return self.with_costs(
-            [Proposal(pool[k], f"best on the nearest domains by {basis}: {', '.join(near)}", predicted=ranked[k]) for k in order[:n]],
+            [Proposal(pool[k], f"best on the nearest tasks by {basis}: {', '.join(near)}", predicted=ranked[k]) for k in order[:n]],
             near,
-            exclude=domain,
+            exclude=task,
         )
 
 
 @register_learner("portfolio")
 class GreedyPortfolio(Learner):
-    """The strategies that, added greedily, best cover all past domains (auto-sklearn 2.0 style)."""
+    """The strategies that, added greedily, best cover all past tasks (auto-sklearn 2.0 style)."""
 
-    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
-        scores = normalized_scores(self.past(domain))
-        pool = {strategy_key(s): s for s in _unseen(self.history.strategies(), observed)}
+    def propose(self, task: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        scores = normalized_scores(self.past(task))
+        pool = {strategy_key(s): s for s in self.candidates(task, observed)}
         chosen: list[str] = []
         covered = {d: 0.0 for d in scores}
         while len(chosen) < min(n, len(pool)):
@@ -111,14 +106,14 @@ class GreedyPortfolio(Learner):
         proposals = []
         for i, key in enumerate(chosen):
             wins = [d for d in scores if scores[d].get(key, 0.0) >= 1.0]
-            reason = f"portfolio member {i + 1}: covers past domains best given the ones before it (best on {len(wins)} of {len(scores)}"
+            reason = f"portfolio member {i + 1}: covers past tasks best given the ones before it (best on {len(wins)} of {len(scores)}"
             proposals.append(Proposal(pool[key], reason + (f": {', '.join(wins[:4])}{', ...' if len(wins) > 4 else ''})" if wins else ")")))
-        return self.with_costs(proposals, exclude=domain)
+        return self.with_costs(proposals, exclude=task)
 
 
 @register_learner("surrogate")
 class Surrogate(Learner):
-    """Gradient-boosted trees over (meta-features, strategy levers) -> normalized score, across domains."""
+    """Gradient-boosted trees over (meta-features, strategy levers) -> normalized score, across tasks."""
 
     def __init__(self, features: dict[str, dict[str, float]], cost_weight: float = 0.0, seed: int = 0):
         super().__init__(features)
@@ -126,8 +121,8 @@ class Surrogate(Learner):
         self.model: Any = None
         self.columns: list[str] = []
 
-    def _row(self, domain: str, strategy: dict[str, Any]) -> list[float]:
-        values = {f"f:{k}": v for k, v in self.features[domain].items()}
+    def _row(self, task: str, strategy: dict[str, Any]) -> list[float]:
+        values = {f"f:{k}": v for k, v in self.features[task].items()}
         for lever, value in strategy.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 values[f"s:{lever}"] = float(value)
@@ -140,35 +135,35 @@ class Surrogate(Learner):
 
         super().fit(history)
         scores = normalized_scores(self.history)
-        columns = {f"f:{k}" for d in self.history.domains() for k in self.features[d]}
+        columns = {f"f:{k}" for t in self.history.tasks() for k in self.features[t]}
         for strategy in self.history.strategies():
             for lever, value in strategy.items():
                 columns.add(f"s:{lever}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"s:{lever}={value}")
         self.columns = sorted(columns)
         rows, targets = [], []
         for record in self.history:
-            rows.append(self._row(record.domain, record.strategy))
-            targets.append(scores[record.domain][record.strategy_key()])
+            rows.append(self._row(record.task, record.strategy))
+            targets.append(scores[record.task][record.strategy_key()])
         self.model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, random_state=self.seed).fit(rows, targets)
         return self
 
-    def propose(self, domain: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
-        pool = _unseen(self.history.strategies(), observed)
+    def propose(self, task: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
+        pool = self.candidates(task, observed)
         if not pool:
             return []
         fitted = self
-        if domain in self.history.domains():
-            # fitted on a history that holds the target domain: refit without its records (the
-            # domain's own results come in as ``observed``), so its recorded values cannot leak
-            fitted = type(self)(self.features, cost_weight=self.cost_weight, seed=self.seed).fit(self.past(domain))
-        predicted = fitted.model.predict([fitted._row(domain, s) for s in pool])
-        costs = self.mean_costs(exclude=domain)
+        if task_domain(task) in self.history.domains():
+            # fitted on a history that holds the target's domain: refit without its records (the
+            # task's own results come in as ``observed``), so its recorded values cannot leak
+            fitted = type(self)(self.features, cost_weight=self.cost_weight, seed=self.seed).fit(self.past(task))
+        predicted = fitted.model.predict([fitted._row(task, s) for s in pool])
+        costs = self.mean_costs(exclude=task)
         def utility(i: int) -> float:
             cost = costs.get(strategy_key(pool[i]), 0.0)
             return float(predicted[i]) - self.cost_weight * math.log1p(cost)
 
         order = sorted(range(len(pool)), key=lambda i: -utility(i))[:n]
         return self.with_costs(
-            [Proposal(pool[i], "highest predicted score for this domain's meta-features", predicted=float(predicted[i])) for i in order],
-            exclude=domain,
+            [Proposal(pool[i], "highest predicted score for this task's meta-features", predicted=float(predicted[i])) for i in order],
+            exclude=task,
         )

@@ -1,7 +1,8 @@
-"""What each method of the leave-one-domain-out benchmark proposes for a held-out domain: the
-order in which it would try the domain's recorded strategies, fitted on the other domains only.
+"""What each method of the leave-one-domain-out benchmark proposes for a held-out task: the
+order in which it would try the task's recorded strategies, fitted on the other domains' tasks
+only (no task of the held-out domain, in any view or with any model).
 
-``single-best`` orders them by their mean normalized score on the other domains; ``tpe`` is
+``single-best`` orders them by their mean normalized score on those tasks; ``tpe`` is
 Optuna's TPE replaying the recorded scores (``tpe+<learner>`` enqueues the learner's first
 proposals); a registered learner proposes from the meta-features; Syne Tune's transfer
 baselines are driven ask/tell (``_transfer``). ``random`` needs no order: its regret is exact.
@@ -16,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from domaintune.errors import ConfigError
-from domaintune.history import History, strategy_key
+from domaintune.history import History, strategy_key, task_domain
 from domaintune.meta import _transfer
 from domaintune.meta._base import REGISTRY, normalized_scores
-from domaintune.meta._table import DomainTable
+from domaintune.meta._table import TaskTable
 
 WARM_START = 3  # a learner's first proposals enqueued before TPE takes over (tpe+<learner>)
 BASELINES = ("random", "single-best")  # need no learner: exact random expectation, best mean elsewhere
@@ -27,7 +28,7 @@ BASELINES = ("random", "single-best")  # need no learner: exact random expectati
 
 def _replay(ask: Callable[[], str | None], tell: Callable[[str, float], None], scores: dict[str, float], n: int, seed: int) -> list[str]:
     """Drive an ask/tell optimizer over the candidate strategies, answering each ask with the
-    held-out domain's recorded score, until it has proposed n distinct ones (at most 3n asks);
+    held-out task's recorded score, until it has proposed n distinct ones (at most 3n asks);
     the candidates it never proposed follow in a seeded random order."""
     keys = sorted(scores)
     want = min(n, len(keys))
@@ -70,7 +71,7 @@ def _tpe_order(scores: dict[str, float], n: int, seed: int, warm_start: list[str
 
 
 def _single_best_order(train: History, candidates: list[str]) -> list[str]:
-    """The candidates by their mean normalized score on the training domains, best first (ties by key)."""
+    """The candidates by their mean normalized score on the training tasks, best first (ties by key)."""
     scores = normalized_scores(train)
     def mean(key: str) -> float:
         values = [s[key] for s in scores.values() if key in s]
@@ -94,29 +95,33 @@ def method_orders(
     history: History,
     features: dict[str, dict[str, float]],
     methods: list[str],
-    tables: dict[str, DomainTable],
+    tables: dict[str, TaskTable],
     seeds: tuple[int, ...],
     ks: tuple[int, ...],
+    targets: list[str] | None = None,
+    train: History | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """method -> domain -> seeds x n candidate indices into that domain's table keys: every fitted
-    method's order of each held-out domain's candidates, fit without that domain's records."""
+    """method -> task -> seeds x n candidate indices into that task's table keys: every fitted
+    method's order of each held-out task's candidates (``targets``, default every task), fit on
+    ``train`` (default ``history``) without any record of the held-out task's domain."""
     scores = normalized_scores(history)
     fitted = [m for m in methods if m != "random"]
     orders: dict[str, dict[str, np.ndarray]] = {m: {} for m in fitted}
-    for domain in history.domains():
-        train = history.without_domain(domain)  # the held-out domain's records never enter fit
-        target = scores[domain]
-        index = {key: i for i, key in enumerate(tables[domain].keys)}
+    pool = history if train is None else train
+    for task in targets or history.tasks():
+        held_out = pool.without_domain(task_domain(task))  # no record of the held-out domain enters fit
+        target = scores[task]
+        index = {key: i for i, key in enumerate(tables[task].keys)}
         per_seed: dict[str, list[list[int]]] = {m: [] for m in fitted}
         for seed in seeds:
             learned: dict[str, list[str]] = {}  # learner -> its order, shared by <learner> and tpe+<learner>
             for method in fitted:
-                order = _order(method, features, train, domain, target, seed, ks, learned)
+                order = _order(method, features, held_out, task, target, seed, ks, learned)
                 order = [k for k in dict.fromkeys(order) if k in target]
                 order += [k for k in sorted(target) if k not in order]
                 per_seed[method].append([index[k] for k in order])
         for method in fitted:
-            orders[method][domain] = np.array(per_seed[method], dtype=int)
+            orders[method][task] = np.array(per_seed[method], dtype=int)
     return orders
 
 
@@ -124,7 +129,7 @@ def _order(
     method: str,
     features: dict[str, dict[str, float]],
     train: History,
-    domain: str,
+    task: str,
     target: dict[str, float],
     seed: int,
     ks: tuple[int, ...],
@@ -135,29 +140,29 @@ def _order(
     if method == "tpe":
         return _tpe_order(target, max(ks), seed)
     if method.startswith("tpe+"):
-        first = _learner_order(method[4:], features, train, domain, target, seed, learned)[:WARM_START]
+        first = _learner_order(method[4:], features, train, task, target, seed, learned)[:WARM_START]
         return _tpe_order(target, max(ks), seed, warm_start=first)
     if method in _transfer.METHODS:
         ask, tell = _transfer.searcher(method, train, sorted(target), seed)
         return _replay(ask, tell, target, max(ks), seed)
-    return _learner_order(method, features, train, domain, target, seed, learned)
+    return _learner_order(method, features, train, task, target, seed, learned)
 
 
 def _learner_order(
     name: str,
     features: dict[str, dict[str, float]],
     train: History,
-    domain: str,
+    task: str,
     target: dict[str, float],
     seed: int,
     cache: dict[str, list[str]],
 ) -> list[str]:
-    """The learner's proposal order of the held-out domain's candidates, fit on ``train`` only."""
+    """The learner's proposal order of the held-out task's candidates, fit on ``train`` only."""
     if name not in cache:
         factory: Callable[..., Any] = REGISTRY[name]
         kwargs = {"seed": seed} if name in ("random", "surrogate") else {}
         learner = factory(features, **kwargs).fit(train)
-        proposals = learner.propose(domain, len(target))
+        proposals = learner.propose(task, len(target))
         cache[name] = [k for k in (strategy_key(p.strategy) for p in proposals) if k in target]
     return cache[name]
 

@@ -1,12 +1,13 @@
-"""Measuring proposal orders on a held-out domain: normalized regret after k evaluations, the
-exact expectation and rank of random picks, each method's mean rank, and the raw gap to the
-domain's best with the share of cases within noise of it (the export's paired test)."""
+"""Measuring proposal orders on a held-out task's screening table: normalized regret after k
+evaluations, the exact expectation and rank of random picks, each method's mean rank, and the raw
+gap to the task's best with the share of cases within noise of it (the export's paired test)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from domaintune.meta._table import DomainTable
+from domaintune.history import task_domain
+from domaintune.meta._table import TaskTable
 from domaintune.stats import max_of_random_picks, within_noise_paired, within_noise_unpaired
 
 
@@ -68,9 +69,19 @@ def _ranks(values: np.ndarray, random_at: int | None, random_values: np.ndarray 
     return ranks.mean(axis=0)  # ks x methods
 
 
+def draw_tasks(tasks: list[str], rng: np.random.Generator) -> list[str]:
+    """A bootstrap draw of tasks by domain: domains drawn with replacement, each with all its tasks
+    (the tasks of one domain, in other views or with another model, are not independent)."""
+    by_domain: dict[str, list[str]] = {}
+    for task in tasks:
+        by_domain.setdefault(task_domain(task), []).append(task)
+    domains = sorted(by_domain)
+    return [t for i in rng.integers(0, len(domains), len(domains)) for t in by_domain[domains[i]]]
+
+
 def evaluate(
-    tables: dict[str, DomainTable],
-    domains: list[str],
+    tables: dict[str, TaskTable],
+    tasks: list[str],
     orders: dict[str, dict[str, np.ndarray]],
     methods: list[str],
     ks: tuple[int, ...],
@@ -79,15 +90,15 @@ def evaluate(
     resample: bool = False,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Mean regret, rank (and, on the original data, gap and within-noise share) per method and k,
-    over the domains (a bootstrap draw of them and of their questions when ``resample``)."""
-    drawn = [domains[i] for i in rng.integers(0, len(domains), len(domains))] if resample and rng is not None else domains
+    over the tasks (a bootstrap draw of their domains and of their questions when ``resample``)."""
+    drawn = draw_tasks(tasks, rng) if resample and rng is not None else tasks
     regret = {m: np.zeros(len(ks)) for m in methods}
     rank = {m: np.zeros(len(ks)) for m in methods}
     gap = {m: np.zeros(len(ks)) for m in methods}
     within = {m: np.zeros(len(ks)) for m in methods}
     random_at = methods.index("random") if "random" in methods else None
-    for domain in drawn:
-        t = tables[domain]
+    for task in drawn:
+        t = tables[task]
         values = t.resampled(rng) if resample and rng is not None else t.values
         scores = t.scores(values)
         n = len(t.keys)
@@ -101,7 +112,7 @@ def evaluate(
                 matrix[:, :, i] = expected
                 regret[m] += expected
             else:
-                r = _regrets(scores, orders[m][domain], ks)
+                r = _regrets(scores, orders[m][task], ks)
                 matrix[:, :, i] = r
                 regret[m] += r.mean(axis=0)
         ranks = _ranks(matrix, random_at, random_values, weights if random_at is not None else None)
@@ -109,7 +120,7 @@ def evaluate(
             rank[m] += ranks[:, i]
         if not resample:
             for m in methods:
-                g, w = _gaps(t, scores, orders[m][domain] if m != "random" else None, ks, weights, order_up)
+                g, w = _gaps(t, scores, orders[m][task] if m != "random" else None, ks, weights, order_up)
                 gap[m] += g
                 within[m] += w
     count = len(drawn)
@@ -121,7 +132,7 @@ def evaluate(
     }
 
 
-def _tied(t: DomainTable, best: int, found: int) -> bool:
+def _tied(t: TaskTable, best: int, found: int) -> bool:
     if best == found:
         return True
     if t.outcomes is not None:
@@ -130,9 +141,9 @@ def _tied(t: DomainTable, best: int, found: int) -> bool:
 
 
 def _gaps(
-    t: DomainTable, scores: np.ndarray, orders: np.ndarray | None, ks: tuple[int, ...], weights: np.ndarray, ascending: np.ndarray | None
+    t: TaskTable, scores: np.ndarray, orders: np.ndarray | None, ks: tuple[int, ...], weights: np.ndarray, ascending: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean raw gap of the best-so-far to the domain's best, and the share within noise, per k
+    """Mean raw gap of the best-so-far to the task's best, and the share within noise, per k
     (for random: exact expectations over which candidate is the best of its picks)."""
     best = int(np.argmax(t.values))
     if orders is None:

@@ -1,22 +1,23 @@
-"""A domain's recorded cells as comparable values: one record per strategy (the last one
+"""A task's recorded cells as comparable values: one record per strategy (the last one
 recorded), signed so that higher is better, with per-question outcomes when the cells kept them
 on one question sample or on nested prefixes of it (successive halving). The benchmark, the
-learners' normalized scores and the winners report all read a domain through this."""
+learners' normalized scores and the winners report all read a task (a domain, its view and
+base model: ``history.task_name``) through this."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from domaintune.errors import ConfigError
 from domaintune.history import History, direction_sign
 
 
 @dataclass
-class DomainTable:
-    """One domain's recorded cells: candidates, values signed so higher is better, standard
+class TaskTable:
+    """One task's recorded cells: candidates, values signed so higher is better, standard
     errors, and per-question outcomes when every cell kept them on one nested sample (the same
     questions, or, after successive halving, the first n of the longest cell's questions; NaN
     past a cell's own n)."""
@@ -26,11 +27,13 @@ class DomainTable:
     stderr: np.ndarray
     outcomes: np.ndarray | None  # strategies x questions, signed like values
     sign: float
+    recorded_order: list[str] | None = None  # the keys in the order first recorded (learners break ties by it)
 
     @classmethod
-    def from_records(cls, records: list[Any]) -> DomainTable:
-        """One domain's records; a re-recorded strategy counts once, its last record."""
-        last = {r.strategy_key(): r for r in records}
+    def from_records(cls, records: list[Any]) -> TaskTable:
+        """One task's records; a re-recorded strategy counts once, its last record."""
+        keyed = [(r.strategy_key(), r) for r in records]
+        last = dict(keyed)
         chosen = [last[k] for k in sorted(last)]
         sign = direction_sign(chosen[0].direction)
         outcomes = nested_outcomes(chosen)
@@ -40,7 +43,8 @@ class DomainTable:
             if np.isnan(outcomes).any():
                 values = on_the_longest_sample(outcomes, values)
         stderr = np.array([float(r.stderr or 0.0) for r in chosen])
-        return cls(keys=sorted(last), values=values, stderr=stderr, outcomes=outcomes, sign=sign)
+        return cls(keys=sorted(last), values=values, stderr=stderr, outcomes=outcomes, sign=sign,
+                   recorded_order=list(dict.fromkeys(k for k, _ in keyed)))
 
     @property
     def questions(self) -> np.ndarray:
@@ -72,17 +76,37 @@ class DomainTable:
         return list(self.outcomes[a, both]), list(self.outcomes[b, both])
 
 
-def domain_tables(history: History) -> dict[str, DomainTable]:
-    """Every domain's table. A domain recorded in several views (a glossary asked term ->
-    definition and definition -> term) is an error here: its cells are different tasks, and
-    merging them by strategy would compare scores of one view with the other's. Pick one
-    (``History.in_view``, ``--view``)."""
-    mixed = {d: views for d, views in history.views_by_domain().items() if len(views) > 1}
-    if mixed:
-        listed = "; ".join(f"{d}: {', '.join(v or '(none)' for v in views)}" for d, views in sorted(mixed.items()))
-        raise ConfigError(f"history: {len(mixed)} domain(s) recorded in more than one view ({listed}); "
-                          "a table holds one view per domain: choose one with --view")
-    return {domain: DomainTable.from_records([r for r in history if r.domain == domain]) for domain in history.domains()}
+def task_tables(history: History) -> dict[str, TaskTable]:
+    """Task name -> its table. A domain asked in two views, or scored with two base models, is two
+    tasks: their cells are never merged by strategy."""
+    return {task: table_of(records) for task, records in sorted(by_task(history).items())}
+
+
+def by_task(history: History) -> dict[str, list[Any]]:
+    """Task name -> its records, in the history's order."""
+    records: dict[str, list[Any]] = {}
+    for r in history:
+        records.setdefault(r.task, []).append(r)
+    return records
+
+
+_TABLES: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], TaskTable]] = OrderedDict()
+_TABLES_KEPT = 4096
+
+
+def table_of(records: list[Any]) -> TaskTable:
+    """One task's table, memoized by the identity of its (immutable) records: the benchmark builds
+    the same task's table once per held-out task otherwise. An entry holds its records, so their
+    ids cannot be reused while it is kept."""
+    key = tuple(map(id, records))
+    if key in _TABLES:
+        _TABLES.move_to_end(key)
+        return _TABLES[key][1]
+    table = TaskTable.from_records(records)
+    _TABLES[key] = (tuple(records), table)
+    if len(_TABLES) > _TABLES_KEPT:
+        _TABLES.popitem(last=False)
+    return table
 
 
 def nested_outcomes(records: list[Any]) -> np.ndarray | None:

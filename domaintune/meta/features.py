@@ -1,17 +1,24 @@
-"""Meta-features of a domain (in one view), in named groups that a benchmark can ablate.
+"""Meta-features of a task (a domain in one view, with a base model), in named groups that a
+benchmark can ablate.
 
 Groups (``FEATURE_GROUPS``), each feature named ``group.feature``:
 
-- ``data``: sizes, lengths, vocabulary, type/token ratio of the train split, the view, and how
-  many tokens per word the base model's tokenizer needs (the tokenizer only, never the model).
-- ``corpus``: knowledge-corpus size, how many validation items it covers (a passage titled
-  with the item, or the item named anywhere), and how much of a validation answer the top BM25
-  passages for its question hold (``answer_recall``: what retrieval can bring to the prompt,
-  whatever the corpus's titles; a fact table such as ``elements`` reads 0.85 there, 0 on
-  ``coverage``).
+- ``data``: sizes, lengths, vocabulary, type/token ratio of the train split, and the view.
+- ``corpus``: knowledge-corpus size, how many train items it covers (a passage titled with the
+  item, or the item named anywhere), and how much of a train answer the top BM25 passages for
+  its question hold (``answer_recall``: what retrieval can bring to the prompt, whatever the
+  corpus's titles).
+- ``task``: the task family (``task.family_<name>`` = 1: multiple_choice, classification,
+  free_text) and the base model (``task.model_<name>`` = 1), so one history can hold several.
 - ``probe``: the base model, zero-shot with the plain template, on a fixed seeded sample of
-  validation questions (accuracy; token F1 for QA), and the mean per-token negative
-  log-likelihood (log perplexity) of a fixed sample of train texts.
+  validation questions (accuracy; token F1 for QA), the mean per-token negative log-likelihood
+  (log perplexity) of a fixed sample of train texts, and tokens per word of its tokenizer.
+
+The default groups (``MODEL_FREE_GROUPS``: data, corpus, task) read the train split only, never
+a validation or test label, so no feature sees a question that any rung, evaluation or report
+scores; they need no model and no tokenizer, so a fresh install computes them without any hub.
+They were fixed (``FEATURES_VERSION`` 2) before the v3 meta-dataset's evaluation questions were
+scored.
 - ``embedding``: MiniLM embeddings of (a sample of) the train questions: their spread around
   the centroid, and the cosine distance of that centroid to the general-English control
   domain's (``wordnet``, same view; 0 for the control itself).
@@ -26,6 +33,7 @@ transformers, sentence-transformers) happen only inside the functions that need 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -80,10 +88,10 @@ __all__ = [
     "select_groups",
 ]
 
-FEATURE_GROUPS = ("data", "corpus", "probe", "embedding")
+FEATURE_GROUPS = ("data", "corpus", "task", "probe", "embedding")
 ALL_GROUPS = FEATURE_GROUPS
-MODEL_FREE_GROUPS = ("data", "corpus")  # no model weights loaded (data still uses the tokenizer)
-RECALL_QUESTIONS = 200  # validation questions whose answers are looked for in retrieved passages
+MODEL_FREE_GROUPS = ("data", "corpus", "task")  # no model, no tokenizer, train split only
+RECALL_QUESTIONS = 200  # train questions whose answers are looked for in retrieved passages
 RECALL_TOP_K = 3  # passages retrieved per question (BM25, whole passages), as a top-3 strategy would
 
 
@@ -96,10 +104,21 @@ def _item_key(question: str, answer: str, view: str) -> str:
     return answer if view == "definition_to_term" else question
 
 
+def task_family(viewed: Domain) -> str:
+    """How a task's questions are posed and scored: ``free_text`` (an answer generated, token F1),
+    a domain's own family (``classification``), else ``multiple_choice``."""
+    from domaintune.domains import FREE_TEXT_CHOICE_VIEW
+
+    if viewed.task == "qa" or viewed.view_name == FREE_TEXT_CHOICE_VIEW:
+        return "free_text"
+    return viewed.family or "multiple_choice"
+
+
 def domain_features(
     domain: Domain, groups: Iterable[str] = ALL_GROUPS, settings: RunnerSettings | None = None
 ) -> dict[str, float]:
-    """The meta-features of a domain in its view (a glossary: its first view), as ``group.feature``.
+    """The meta-features of a task: a domain in its view (a glossary: its first view) with the base
+    model of ``settings``, as ``group.feature``.
 
     ``groups`` picks feature groups (see ``FEATURE_GROUPS``); ``settings`` names the base model
     (and its cache dir, threads, max length); by default ``RunnerSettings()``'s built-in model.
@@ -138,20 +157,27 @@ def feature_table(
     view: str | None = None,
     skipped: list[str] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Domain -> meta-features, for every domain of ``history``, each loaded in the view its records
-    were asked in (``view``: in that one). A recorded domain not installed here is an error, or,
-    given a ``skipped`` list, left out with its reason appended there."""
+    """Task name -> meta-features, for every task of ``history`` (``history.task_name``): its domain
+    loaded in the view its records were asked in (``view``: in that one), with its records' base
+    model (``settings``' where they name none). A recorded domain not installed here is an error,
+    or, given a ``skipped`` list, left out with its reason appended there."""
     from domaintune.domains import load_domain
+    from domaintune.runners import RunnerSettings
 
     groups = tuple(groups)
+    settings = settings or RunnerSettings()
     out: dict[str, dict[str, float]] = {}
-    for domain, recorded in {r.domain: r.view for r in history}.items():
+    tasks = {r.task: r for r in history}
+    for task, r in sorted(tasks.items()):
         try:
-            out[domain] = domain_features(load_domain(domain).view(view or recorded or None), groups, settings)
+            viewed = load_domain(r.domain).view(view or r.view or None)
         except DomainError as error:
             if skipped is None:
                 raise
-            skipped.append(f"{domain}: {error}")
+            skipped.append(f"{r.domain}: {error}")
+            continue
+        model = settings.model_copy(update={"model": r.base_model}) if r.base_model and r.base_model != Path(settings.model).name else settings
+        out[task] = domain_features(viewed, groups, model)
     return out
 
 
@@ -175,7 +201,16 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
             "type_token_ratio": len(set(tokens)) / max(1, len(tokens)),
             "term_to_definition": float(view == "term_to_definition"),
         }
-    out = dict(MEMORY[memory_key])
+    return dict(MEMORY[memory_key])
+
+
+def _task(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
+    return {f"family_{task_family(viewed)}": 1.0, f"model_{Path(settings.model).name}": 1.0}
+
+
+def _probe(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
+    """The model's zero-shot score and log perplexity, and its tokenizer's tokens per word."""
+    rows = split_rows(viewed, "train")
 
     def tokens_per_word() -> dict[str, float]:
         from domaintune.lm import load_tokenizer
@@ -185,40 +220,42 @@ def _data(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
         tokens = sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]) if texts else 0
         return {"tokens_per_word": tokens / max(1, sum(len(words(t)) for t in texts))}
 
-    out.update(cached("tokenizer", viewed, settings.model, settings, tokens_per_word))
-    return out
+    return {**probe(viewed, settings), **cached("tokenizer", viewed, settings.model, settings, tokens_per_word)}
 
 
 # --- corpus -------------------------------------------------------------------------------
 
 
 def _corpus(viewed: Domain, settings: RunnerSettings) -> dict[str, float]:
-    view = view_name(viewed)
-    memory_key = f"corpus:{viewed.fingerprint}:{view}"  # the fingerprint hashes splits and corpus
-    if memory_key not in MEMORY:
-        keys = [_item_key(q, a, view).strip().lower() for q, a in split_rows(viewed, "validation")]
+    """Cached on disk like the model groups (BM25 over a few hundred questions costs a second)."""
+
+    def compute() -> dict[str, float]:
+        view = view_name(viewed)
+        keys = [_item_key(q, a, view).strip().lower() for q, a in split_rows(viewed, "train")]
         titles = {str(p.get("title", "")).strip().lower() for p in viewed.corpus}
         text = "\n".join(f"{p.get('title', '')} {p.get('text', '')}".lower() for p in viewed.corpus)
         n = max(1, len(keys))
-        MEMORY[memory_key] = {
+        return {
             "log_passages": math.log1p(len(viewed.corpus)),
-            "coverage": sum(k in titles for k in keys) / n,  # validation items with a passage of their own
-            "mentioned": sum(k in text for k in keys) / n,  # validation items named anywhere in the corpus
+            "coverage": sum(k in titles for k in keys) / n,  # train items with a passage of their own
+            "mentioned": sum(k in text for k in keys) / n,  # train items named anywhere in the corpus
             "answer_recall": _answer_recall(viewed),
         }
-    return MEMORY[memory_key]
+
+    return cached("corpus", viewed, "", settings, compute)  # the fingerprint hashes splits and corpus
 
 
 def _answer_recall(viewed: Domain) -> float:
     """Mean share of an answer's words found in the top ``RECALL_TOP_K`` BM25 passages retrieved
-    for its question, over a seeded sample of validation questions (0 without a corpus)."""
+    for its question, over a seeded sample of train questions (0 without a corpus; never a
+    validation question, which rungs and evaluation score)."""
     if not viewed.corpus:
         return 0.0
     from domaintune.runners import retriever
 
     search = retriever(viewed, "bm25", 0)
     shares = []
-    for question, answer in seeded_sample(split_rows(viewed, "validation"), RECALL_QUESTIONS):
+    for question, answer in seeded_sample(split_rows(viewed, "train"), RECALL_QUESTIONS):
         wanted = set(words(answer))
         found = set(words(" ".join(search.search(question, RECALL_TOP_K))))
         shares.append(len(wanted & found) / max(1, len(wanted)))
@@ -228,6 +265,7 @@ def _answer_recall(viewed: Domain) -> float:
 _GROUPS: dict[str, Callable[[Domain, RunnerSettings], dict[str, float]]] = {
     "data": _data,
     "corpus": _corpus,
-    "probe": probe,
+    "task": _task,
+    "probe": _probe,
     "embedding": embedding,
 }

@@ -223,25 +223,25 @@ def domain_figure(sweeps: list[dict[str, Any]]) -> Any:
 
 
 def matrix_figure(report: dict[str, Any]) -> Any:
-    """The history as a heat map: domains x strategies, the validation score in each cell."""
+    """The history as a heat map: tasks (domain|view|model) x strategies, the validation score in each cell."""
     import plotly.graph_objects as go
 
     strategies = [s["label"] for s in report["strategies"]]
-    domains = report["domains"]
-    z = [[report["matrix"][d].get(s) for s in strategies] for d in domains]
-    fig = go.Figure(go.Heatmap(z=z, x=strategies, y=domains, colorscale="Viridis", colorbar={"title": "validation"}, hovertemplate="%{y}<br>%{x}<br>%{z:.3f}<extra></extra>"))
-    fig.update_layout(title="Domains x strategies (validation score)", height=300 + 22 * len(domains), xaxis={"tickangle": 35}, margin={"b": 260})
+    tasks = report["tasks"]
+    z = [[report["matrix"][t].get(s) for s in strategies] for t in tasks]
+    fig = go.Figure(go.Heatmap(z=z, x=strategies, y=tasks, colorscale="Viridis", colorbar={"title": "validation"}, hovertemplate="%{y}<br>%{x}<br>%{z:.3f}<extra></extra>"))
+    fig.update_layout(title="Tasks x strategies (validation score)", height=300 + 22 * len(tasks), xaxis={"tickangle": 35}, margin={"b": 260})
     return fig
 
 
 def lodo_figure(report: dict[str, Any]) -> Any:
-    """Leave one domain out: each held-out domain's regret after the first and after n proposals."""
+    """Leave one domain out: each held-out task's regret after the first and after n proposals."""
     import plotly.graph_objects as go
 
     lodo = report["lodo"]
     fig = go.Figure([
-        go.Bar(name="regret after proposal 1", x=[x["domain"] for x in lodo], y=[x["regret_at_1"] for x in lodo]),
-        go.Bar(name=f"regret after {report['n']} proposals", x=[x["domain"] for x in lodo], y=[x["regret_at_n"] for x in lodo]),
+        go.Bar(name="regret after proposal 1", x=[x["task"] for x in lodo], y=[x["regret_at_1"] for x in lodo]),
+        go.Bar(name=f"regret after {report['n']} proposals", x=[x["task"] for x in lodo], y=[x["regret_at_n"] for x in lodo]),
     ])
-    fig.update_layout(barmode="group", title=f"Leave one domain out: {report['learner']} proposals (0 = the domain's best recorded strategy, 1 = its worst)", yaxis_title="normalized regret")
+    fig.update_layout(barmode="group", title=f"Leave one domain out: {report['learner']} proposals (0 = the task's best recorded strategy, 1 = its worst)", yaxis_title="normalized regret")
     return fig

@@ -1,6 +1,8 @@
-"""The history as the meta-learner sees it: domains x strategies, and leave one domain out:
-what the learner would propose for each domain from the others, which past domains each
-proposal came from (where it was best), and how far the proposals were from the domain's best."""
+"""The history as the meta-learner sees it: tasks (a domain asked in a view with a base model)
+x strategies, and leave one domain out: what the learner would propose for each task from the
+other domains' tasks, which past tasks each proposal came from (where it was best), how far the
+proposals were from the task's best, and the knowledge curve (how that regret falls as the
+learner learns from more tasks)."""
 
 from __future__ import annotations
 
@@ -10,16 +12,20 @@ from typing import Any
 
 @dataclass
 class _Scores:
-    """The finished validation records as a domains x strategies table (keys: strategy keys)."""
+    """The finished screening records as a tasks x strategies table (keys: strategy keys)."""
 
     labels: dict[str, str]  # strategy key -> its description
-    values: dict[str, dict[str, float]]  # domain -> strategy key -> validation score
-    normalized: dict[str, dict[str, float]]  # the same, 0 = the domain's worst, 1 = its best
-    best: dict[str, str]  # domain -> its best strategy key
-    views: dict[str, str]  # domain -> the view it was recorded in
+    values: dict[str, dict[str, float]]  # task -> strategy key -> validation score as recorded
+    normalized: dict[str, dict[str, float]]  # the task's table, 0 = its worst, 1 = its best
+    best: dict[str, str]  # task -> its best strategy key (by the table: halving cells on shared questions)
 
     def mean_normalized(self, key: str) -> float:
-        return sum(self.normalized[d].get(key, 0.0) for d in self.normalized) / max(1, len(self.normalized))
+        return sum(self.normalized[t].get(key, 0.0) for t in self.normalized) / max(1, len(self.normalized))
+
+    def rank(self, task: str, key: str) -> int | None:
+        """1 for the task's best strategy (by the table), None for one not recorded there."""
+        scores = self.normalized[task]
+        return None if key not in scores else sorted(scores.values(), reverse=True).index(scores[key]) + 1
 
 
 def _scores(finished: Any) -> _Scores:
@@ -29,37 +35,39 @@ def _scores(finished: Any) -> _Scores:
     values: dict[str, dict[str, float]] = {}
     for r in finished:
         labels.setdefault(r.strategy_key(), r.parsed_strategy().describe())
-        values.setdefault(r.domain, {})[r.strategy_key()] = float(r.value)  # type: ignore[arg-type]
-    best = {d: max(v, key=v.__getitem__) for d, v in values.items()}
-    return _Scores(labels, values, normalized_scores(finished), best, {r.domain: r.view for r in finished})
+        values.setdefault(r.task, {})[r.strategy_key()] = float(r.value)  # type: ignore[arg-type]
+    normalized = normalized_scores(finished)
+    best = {t: max(v, key=v.__getitem__) for t, v in normalized.items()}
+    return _Scores(labels, values, normalized, best)
 
 
-def _hold_out(domain: str, finished: Any, scores: _Scores, features: dict[str, Any], learner: str, n: int) -> dict[str, Any] | None:
-    """What ``learner`` proposes for ``domain`` from the other domains (same view), and how far that is from its best."""
-    from domaintune.history import History, strategy_key
+def _hold_out(task: str, finished: Any, scores: _Scores, features: dict[str, Any], learner: str, n: int) -> dict[str, Any] | None:
+    """What ``learner`` proposes for ``task`` from the other domains' tasks, and how far that is from its best."""
+    from domaintune.history import History, strategy_key, task_domain
     from domaintune.meta import REGISTRY
     from domaintune.strategy import Strategy
 
-    past = History([r for r in finished if r.domain != domain and r.view == scores.views[domain] and r.domain in features])
-    if domain not in features or not past.domains():
+    past = History([r for r in finished.without_domain(task_domain(task)) if r.task in features])
+    if task not in features or not past.tasks():
         return None
-    values, normalized = scores.values[domain], scores.normalized[domain]
     rows = []
-    for p in REGISTRY[learner]({d: features[d] for d in past.domains() + [domain]}).fit(past).propose(domain, n):
+    for p in REGISTRY[learner](features).fit(past).propose(task, n):
         k = strategy_key(p.strategy)
         rows.append({
             "strategy": scores.labels.get(k, Strategy.from_dict(p.strategy).describe()),
             "reason": p.reason,
-            "came_from": sorted(d for d in past.domains() if scores.best.get(d) == k),
-            "measured": values.get(k),
-            "normalized": normalized.get(k),
-            "rank": sorted(values.values(), reverse=True).index(values[k]) + 1 if k in values else None,
+            "came_from": sorted(t for t in past.tasks() if scores.best.get(t) == k),
+            "measured": scores.values[task].get(k),
+            "normalized": scores.normalized[task].get(k),
+            "rank": scores.rank(task, k),
         })
     got = [r["normalized"] for r in rows if r["normalized"] is not None]
+    best = scores.best[task]
     return {
-        "domain": domain,
-        "best": scores.labels[scores.best[domain]],
-        "best_value": values[scores.best[domain]],
+        "task": task,
+        "domain": task_domain(task),
+        "best": scores.labels[best],
+        "best_value": scores.values[task][best],
         "proposals": rows,
         "regret_at_1": None if not rows or rows[0]["normalized"] is None else 1.0 - rows[0]["normalized"],
         "regret_at_n": None if not got else 1.0 - max(got),
@@ -71,16 +79,18 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
     return sum(got) / len(got) if got else None
 
 
-def history_report(records: Any, learner: str, n: int = 3) -> dict[str, Any]:
-    """``records``: a History. One JSON-ready object."""
+def history_report(records: Any, learner: str, n: int = 3, curve_draws: int = 5) -> dict[str, Any]:
+    """``records``: a History. One JSON-ready object: tasks x strategies, every task held out
+    (its domain's tasks left out of what the learner learns from), and the learner's knowledge
+    curve (``meta.knowledge_curve``, ``curve_draws`` draws per size; None with nothing to hold out)."""
     from domaintune.history import History
-    from domaintune.meta import MODEL_FREE_GROUPS, feature_table
+    from domaintune.meta import MODEL_FREE_GROUPS, feature_table, knowledge_curve
 
     finished = History(list(records)).validated(finished=True)
     scores = _scores(finished)
     skipped: list[str] = []  # recorded domains that are not installed here
     features = feature_table(finished, MODEL_FREE_GROUPS, skipped=skipped)
-    held_out = (_hold_out(domain, finished, scores, features, learner, n) for domain in sorted(scores.values))
+    held_out = (_hold_out(task, finished, scores, features, learner, n) for task in sorted(scores.values))
     lodo = [row for row in held_out if row is not None]
     keys = sorted(scores.labels, key=lambda k: -scores.mean_normalized(k))
     return {
@@ -88,34 +98,57 @@ def history_report(records: Any, learner: str, n: int = 3) -> dict[str, Any]:
         "learner": learner,
         "n": n,
         "records": len(records),
-        "domains": sorted(scores.values),
+        "tasks": sorted(scores.values),
+        "domains": finished.domains(),
         "strategies": [{"key": k, "label": scores.labels[k], "mean_normalized": scores.mean_normalized(k),
-                        "best_on": sorted(d for d in scores.values if scores.best[d] == k)} for k in keys],
-        "matrix": {d: {scores.labels[k]: v for k, v in scores.values[d].items()} for d in sorted(scores.values)},
+                        "best_on": sorted(t for t in scores.values if scores.best[t] == k)} for k in keys],
+        "matrix": {t: {scores.labels[k]: v for k, v in scores.values[t].items()} for t in sorted(scores.values)},
         "lodo": lodo,
         "mean_regret_at_1": _mean(lodo, "regret_at_1"),
         "mean_regret_at_n": _mean(lodo, "regret_at_n"),
+        "curve": knowledge_curve(finished, features, learner, draws=curve_draws) if lodo else None,
         "skipped": skipped,
     }
 
 
 def history_html(report: dict[str, Any]) -> str:
-    """One self-contained page: the domains x strategies matrix and every held-out domain's proposals."""
+    """One self-contained page: the tasks x strategies matrix, every held-out task's proposals
+    and the knowledge curve."""
+    from domaintune.reports._curve_figures import curve_figure
     from domaintune.reports._figures import lodo_figure, matrix_figure
     from domaintune.reports._html import render
 
     figures = {"matrix": matrix_figure(report), "lodo": lodo_figure(report)}
+    if report["curve"]:
+        figures["curve"] = curve_figure(report["curve"])
     return render("history.html", "The history, as the meta-learner sees it", report, figures)
+
+
+def _regret(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def print_history_report(report: dict[str, Any]) -> None:
     from domaintune.reports._terminal import print_table
 
-    print(f"History: {report['records']} records, {len(report['domains'])} domains, {len(report['strategies'])} strategies")
-    print_table("Strategies (mean normalized score across domains)", ["strategy", "mean", "best on"],
+    print(f"History: {report['records']} records, {len(report['tasks'])} tasks of {len(report['domains'])} domains, {len(report['strategies'])} strategies")
+    print_table("Strategies (mean normalized score across tasks)", ["strategy", "mean", "best on"],
                 [[s["label"], f"{s['mean_normalized']:.2f}", str(len(s["best_on"]))] for s in report["strategies"]])
-    print_table(f"Leave one domain out ({report['learner']}, {report['n']} proposals)", ["domain", "proposal 1", "came from", "regret@1", f"regret@{report['n']}"],
-                [[x["domain"], x["proposals"][0]["strategy"] if x["proposals"] else "-", ", ".join(x["proposals"][0]["came_from"][:3]) if x["proposals"] else "-",
-                  "-" if x["regret_at_1"] is None else f"{x['regret_at_1']:.2f}", "-" if x["regret_at_n"] is None else f"{x['regret_at_n']:.2f}"] for x in report["lodo"]])
+    print_table(f"Leave one domain out ({report['learner']}, {report['n']} proposals)", ["task", "proposal 1", "came from", "regret@1", f"regret@{report['n']}"],
+                [[x["task"], x["proposals"][0]["strategy"] if x["proposals"] else "-", ", ".join(x["proposals"][0]["came_from"][:3]) if x["proposals"] else "-",
+                  _regret(x["regret_at_1"]), _regret(x["regret_at_n"])] for x in report["lodo"]])
     r1, rn = report["mean_regret_at_1"], report["mean_regret_at_n"]
-    print(f"Mean regret@1 {r1:.3f}, @{report['n']} {rn:.3f}" if r1 is not None and rn is not None else "No domain to hold out.")
+    print(f"Mean regret@1 {r1:.3f}, @{report['n']} {rn:.3f}" if r1 is not None and rn is not None else "No task to hold out.")
+    if report["curve"]:
+        _print_curve(report["curve"])
+
+
+def _print_curve(curve: dict[str, Any]) -> None:
+    from domaintune.reports._curve_figures import curve_lines
+    from domaintune.reports._terminal import print_table
+
+    ks = [str(k) for k in curve["ks"]]
+    columns = ["tasks", "training tasks", *[c for k in ks for c in (f"regret@{k}", "95% interval")]]
+    rows = [[f"{name} ({e['tasks']})", str(e["size"]), *[c for k in ks for c in (f"{e['regret'][k]:.3f}", f"[{e['ci'][k][0]:.2f}, {e['ci'][k][1]:.2f}]")]]
+            for name, entries in curve_lines(curve).items() for e in entries]
+    print_table(f"Knowledge curve of {curve['learner']} ({curve['draws']} draws per size; on the screening table)", columns, rows)

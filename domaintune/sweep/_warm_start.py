@@ -1,7 +1,8 @@
 """A sweep's warm start: what the search evaluates first and what it is told before it starts.
 
 Three sources, in order: the config's own ``search.points_to_evaluate``; the meta-learner's
-proposals from other domains (evaluated first); and this domain's earlier results in the
+proposals from other domains (evaluated first; half as many when the history has no task of this
+task's family or base model, so more of the budget goes to the search); and this domain's earlier results in the
 history (any version; told to the search as evaluated points, never run again).
 
 Apart from those, with or without a ``warm_start:`` section: the answers, the finished trials of
@@ -41,6 +42,7 @@ class WarmStartPlan:
     proposals: list[tuple[dict[str, Any], Proposal]] = field(default_factory=list)  # the learner's, in the space
     earlier: list[EarlierResult] = field(default_factory=list)  # told to the search, not run
     answers: list[EarlierResult] = field(default_factory=list)  # with their runs: a repeat is answered, not run
+    caveats: list[str] = field(default_factory=list)  # what the history lacks for this task: fewer proposals run
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class WarmStartPlan:
             "proposals": [{"point": pt, "strategy": p.strategy, "reason": p.reason, "predicted": p.predicted} for pt, p in self.proposals],
             "earlier_results": [vars(e) for e in self.earlier],
             "answers": [{"point": a.point, "value": a.value, "run_id": a.run_id} for a in self.answers],
+            "caveats": self.caveats,
         }
 
 
@@ -63,7 +66,12 @@ def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace, ski
 
     settings = config.warm_start
     history = load_history(settings.history or None, config.tracking.uri, settings.experiment)
-    for proposal in propose(domain, history, settings.learner, settings.n):
+    proposals = propose(domain, history, settings.learner, settings.n, settings=config.runner)
+    if proposals and proposals[0].caveats:
+        # the history has no task of this family or base model: trust it less, search more
+        plan.caveats = list(proposals[0].caveats)
+        proposals = proposals[: max(1, settings.n // 2)]
+    for proposal in proposals:
         try:
             plan.proposals.append((space.point(proposal.parsed_strategy(), "warm_start"), proposal))
         except ConfigError:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
 import subprocess
 import sys
 
 import pytest
 
 from domaintune.meta import features as F
-from domaintune.meta.features import ALL_GROUPS, FEATURE_GROUPS, domain_features, select_groups
+from domaintune.meta.features import ALL_GROUPS, FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, select_groups
 
 EXPECTED = {
     "data.log_train_size",
@@ -23,13 +24,14 @@ EXPECTED = {
     "data.log_vocabulary",
     "data.type_token_ratio",
     "data.term_to_definition",
-    "data.tokens_per_word",
     "corpus.log_passages",
     "corpus.coverage",
     "corpus.mentioned",
     "corpus.answer_recall",
+    "task.family_multiple_choice",
     "probe.zero_shot",
     "probe.log_perplexity",
+    "probe.tokens_per_word",
     "embedding.spread",
     "embedding.control_distance",
 }
@@ -52,12 +54,13 @@ def domain(jargon):
 
 def test_names_and_groups_are_stable_and_values_finite(domain, settings):
     features = domain_features(domain, settings=settings)
-    assert set(features) == EXPECTED
+    model = f"task.model_{Path(settings.model).name}"
+    assert set(features) == EXPECTED | {model} and features[model] == 1.0 == features["task.family_multiple_choice"]
     assert list(features) == sorted(features, key=lambda k: FEATURE_GROUPS.index(k.split(".")[0]))
     assert {k.split(".")[0] for k in features} == set(FEATURE_GROUPS) == set(ALL_GROUPS)
     assert all(isinstance(v, float) and math.isfinite(v) for v in features.values())
     assert 0 <= features["probe.zero_shot"] <= 1 and features["probe.log_perplexity"] > 0
-    assert features["data.tokens_per_word"] >= 1 and features["data.term_to_definition"] == 0.0
+    assert features["probe.tokens_per_word"] >= 1 and features["data.term_to_definition"] == 0.0
     assert 0 <= features["corpus.coverage"] <= features["corpus.mentioned"] <= 1 and 0 <= features["corpus.answer_recall"] <= 1
     assert domain_features(domain, settings=settings) == features  # same call, same values
 
@@ -97,12 +100,13 @@ def test_model_groups_are_cached_on_disk_and_not_recomputed(domain, settings, mo
     assert calls["load_model"] == 2 and calls["embed"] >= 1
 
     files = sorted(F.cache_root(fresh).rglob("*.json"))
-    assert {f.parent.name for f in files} == {"tokenizer", "probe", "embedding"}
+    assert {f.parent.name for f in files} == {"tokenizer", "probe", "embedding", "corpus"}
     probe_file = next(f for f in files if f.parent.name == "probe")
     stored = json.loads(probe_file.read_text())
     assert stored["key"]["fingerprint"] == domain.fingerprint and stored["key"]["view"] == "definition_to_term"
     assert stored["key"]["model"] == settings.model
-    assert {f"probe.{k}": v for k, v in stored["values"].items()} == select_groups(first, ["probe"])
+    tokenizer = json.loads(next(f for f in files if f.parent.name == "tokenizer").read_text())
+    assert {f"probe.{k}": v for k, v in {**stored["values"], **tokenizer["values"]}.items()} == select_groups(first, ["probe"])
 
     # A new process (no memory cache) reads the disk: no model, no embedder, no tokenizer.
     F.clear_memory_cache()
@@ -145,25 +149,29 @@ def test_no_feature_reads_the_test_split(domain, settings):
     before = domain_features(domain, settings=settings)
     after = domain_features(corrupted, settings=settings)
     assert after == pytest.approx(before, rel=1e-9, abs=1e-12)
-    # ...whereas garbage in the validation split moves the probe (the test would catch a leak).
+    # ...whereas garbage in the validation split moves the probe (the test would catch a leak)...
     moved = dataclasses.replace(domain, splits={**domain.splits, "validation": garbage}, fingerprint="")
-    probe = domain_features(moved, groups=("probe", "corpus"), settings=settings)
-    assert probe != select_groups(before, ("probe", "corpus"))
+    probe = domain_features(moved, groups=("probe",), settings=settings)
+    assert probe != select_groups(before, ("probe",))
+    # ...and not the default, model-free groups: they read no validation question, which rungs and
+    # the evaluation stage score
+    free = domain_features(moved, groups=MODEL_FREE_GROUPS, settings=settings)
+    assert free == pytest.approx(select_groups(before, MODEL_FREE_GROUPS), rel=1e-9, abs=1e-12)
 
 
-def test_answer_recall_sees_a_corpus_that_holds_the_answers_whatever_its_titles():
+def test_answer_recall_sees_a_corpus_that_holds_the_answers_whatever_its_titles(settings):
     """`elements`'s corpus is one passage per element, titled with the element's name, so a
     question about a symbol or a number has no passage titled with its answer: ``coverage`` reads
     0. Retrieval finds the answers all the same. Another domain's corpus holds few of them."""
     from domaintune.domains import load_domain
 
     elements = load_domain("elements")
-    corpus = F._corpus(elements, None)
+    corpus = F._corpus(elements, settings)
     assert corpus["answer_recall"] > 0.6 > corpus["coverage"]
     foreign = dataclasses.replace(elements, corpus=load_domain("gcide-medicine").corpus, fingerprint="")
-    assert F._corpus(foreign, None)["answer_recall"] < corpus["answer_recall"] - 0.3
+    assert F._corpus(foreign, settings)["answer_recall"] < corpus["answer_recall"] - 0.3
     empty = dataclasses.replace(elements, corpus=[], fingerprint="")
-    assert F._corpus(empty, None)["answer_recall"] == 0.0
+    assert F._corpus(empty, settings)["answer_recall"] == 0.0
 
 
 def test_importing_features_imports_no_heavy_library():

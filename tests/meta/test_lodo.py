@@ -9,9 +9,9 @@ from domaintune.errors import ConfigError
 from domaintune.meta import REGISTRY, History, Learner, Proposal, _orders, _transfer, leave_one_domain_out, markdown
 from domaintune.meta._orders import _replay, _tpe_order
 from domaintune.meta._regret import _regret_curve
-from domaintune.meta._table import DomainTable, domain_tables
+from domaintune.meta._table import TaskTable, task_tables
 from domaintune.stats import max_of_random_picks, paired_gap
-from domaintune.history import Record, strategy_key
+from domaintune.history import Record, strategy_key, task_domain
 
 
 def test_regret_curve_is_one_minus_the_best_normalized_score_so_far():
@@ -26,7 +26,8 @@ def table(history, features):
 
 
 def test_lodo_table_has_every_method_k_and_rank(table, history):
-    assert table["domains"] == len(history.domains()) and table["seeds"] == [0]
+    assert table["tasks"] == len(history.tasks()) and table["domains"] == len(history.domains()) and table["seeds"] == [0]
+    assert table["on"] == "table"  # no evaluation cells in this history
     assert table["cells"] == len([r for r in history if r.value is not None])
     assert {"random", "single-best", "tpe", "nearest", "portfolio", "surrogate"} <= set(table["methods"])
     for entry in table["methods"].values():
@@ -58,7 +59,7 @@ class Spy(Learner):
     calls: list[tuple[str, frozenset[str]]] = []
 
     def propose(self, domain, n, observed=None):
-        Spy.calls.append((domain, frozenset(self.history.domains())))
+        Spy.calls.append((task_domain(domain), frozenset(self.history.domains())))
         keys = sorted({r.strategy_key() for r in self.history}, reverse=True)
         return [Proposal(json.loads(k), "spy") for k in keys[:n]]
 
@@ -161,7 +162,12 @@ def test_lodo_never_lets_the_held_out_domain_into_fit_or_transfer_data(small, fe
     """Every learner fit and every Syne Tune transfer set sees exactly the other domains."""
     transfer, trains = [], []
     build, make = _transfer.transfer_evaluations, _transfer.searcher
-    monkeypatch.setattr(_transfer, "transfer_evaluations", lambda train, *a, **k: transfer.append(set(r := build(train, *a, **k))) or r)
+    def spy_build(train, *a, **k):
+        built = build(train, *a, **k)
+        transfer.append({task_domain(t) for t in built})
+        return built
+
+    monkeypatch.setattr(_transfer, "transfer_evaluations", spy_build)
     monkeypatch.setattr(_transfer, "searcher", lambda method, train, *a, **k: trains.append(set(train.domains())) or make(method, train, *a, **k))
     domains = set(small.domains())
     leave_one_domain_out(small, features, methods=["spy", "tpe+spy", *SYNE], seeds=(0,), ks=(1, 3), bootstrap=0)
@@ -192,7 +198,7 @@ def test_gap_is_in_the_metric_units_and_knows_noise():
 
     from domaintune.meta._regret import _gaps, _random_weights
 
-    t = DomainTable(keys=["a", "b", "c"], values=np.array([0.80, 0.75, 0.40]), stderr=np.array([0.05] * 3), outcomes=None, sign=1.0)
+    t = TaskTable(keys=["a", "b", "c"], values=np.array([0.80, 0.75, 0.40]), stderr=np.array([0.05] * 3), outcomes=None, sign=1.0)
     scores = t.scores()
     weights = _random_weights(3, (1, 2))
     gaps, tied = _gaps(t, scores, np.array([[2, 0, 1]]), (1, 2), weights, None)
@@ -239,12 +245,12 @@ def test_random_is_the_exact_expectation_and_single_best_the_best_mean_elsewhere
             exact.append(sum(1 - max(c) for c in itertools.combinations(values, k)) / math.comb(len(values), k))
         assert table["methods"]["random"][str(k)]["regret"] == pytest.approx(sum(exact) / len(exact))
     expected = []
-    for domain in history.domains():
-        others = normalized_scores(history.without_domain(domain))
-        keys = sorted(scores[domain])
+    for task in history.tasks():
+        others = normalized_scores(history.without_domain(task_domain(task)))
+        keys = sorted(scores[task])
         mean = {key: sum(o[key] for o in others.values() if key in o) / sum(key in o for o in others.values()) for key in keys}
         first = min(keys, key=lambda key: (-mean[key], key))
-        expected.append(1 - scores[domain][first])
+        expected.append(1 - scores[task][first])
     assert table["methods"]["single-best"]["1"]["regret"] == pytest.approx(sum(expected) / len(expected))
     assert table["samples"]["random"]["deterministic"] and table["samples"]["single-best"]["effective"] == len(history.domains())
 
@@ -259,7 +265,9 @@ def test_paired_compares_the_best_learner_with_single_best_on_the_same_draws(his
         assert pair["learner"] == min(learners, key=lambda m: (learners[m], m))
         assert pair["difference"] == pytest.approx(learners[pair["learner"]] - table["methods"][baseline][str(k)]["regret"])
         assert pair["ci_low"] <= pair["difference"] + 1e-9 <= pair["ci_high"] + 2e-9
-        assert pair["verdict"] in (f"{pair['learner']} better", f"{baseline} better", "tie within noise")
+        expected = (f"{pair['learner']} better" if pair["ci_high"] < 0 else f"{baseline} better" if pair["ci_low"] > 0
+                    else "tie within noise")
+        assert pair["verdict"] == expected  # the verdict follows the interval: 0 inside it is a tie
     has_outcomes = any(r.outcomes for r in history)  # levels_history.jsonl predates per-question outcomes
     assert table["bootstrap"]["over"] == (["domains", "questions"] if has_outcomes else ["domains"])
     assert table["bootstrap"]["replicates"] == 200
@@ -281,7 +289,7 @@ def test_first_pick_within_noise_uses_the_paired_test_of_the_export():
     mean, se = paired_gap(best, other)
     assert mean > 1.96 * se  # paired: beyond noise
     table = leave_one_domain_out(History(records), {d: {"x": 1.0} for d in "abc"}, methods=["single-best"], seeds=(0,), ks=(1,), bootstrap=20)
-    assert table["bootstrap"]["over"] == ["domains", "questions"] and table["bootstrap"]["domains_with_outcomes"] == 3
+    assert table["bootstrap"]["over"] == ["domains", "questions"] and table["bootstrap"]["tasks_with_outcomes"] == 3
     # single-best for a: cloze (best on b and c), which is 5 points behind a's best: never within noise
     assert table["methods"]["single-best"]["1"]["within_noise"] == pytest.approx(2 / 3)
 
@@ -308,7 +316,7 @@ def test_successive_halving_cells_are_compared_on_the_questions_they_share():
     runner_up = [1] * 30 + [0] * 10 + [1] * 190 + [0] * 170  # 75% then 55%
     screened = [1] * 32 + [0] * 8  # 80% on the first 40: raw, it would beat both
     records = [_record("a", "plain", refined), _record("a", "cloze", runner_up), _record("a", "qa", screened)]
-    table = domain_tables(History(records))["a"]
+    table = task_tables(History(records))["a"]
     values = dict(zip(table.keys, table.values))
     plain, cloze, qa = (strategy_key({"template": t}) for t in ("plain", "cloze", "qa"))
     assert values[plain] == pytest.approx(0.59) and values[cloze] == pytest.approx(0.55)
@@ -321,5 +329,5 @@ def test_successive_halving_cells_are_compared_on_the_questions_they_share():
 
 def test_cells_on_different_questions_are_not_paired():
     shifted = _record("a", "qa", [1, 0, 1, 0]).model_copy(update={"question_ids": ["x0", "x1", "x2", "x3"]})
-    table = domain_tables(History([_record("a", "plain", [1, 1, 0, 0]), shifted]))["a"]
+    table = task_tables(History([_record("a", "plain", [1, 1, 0, 0]), shifted]))["a"]
     assert table.outcomes is None

@@ -1,0 +1,91 @@
+"""The meta-dataset build's last stage: score every strategy that a method of the meta benchmark
+picks (within k <= 3; cold TPE within 10) on the evaluation questions of the tasks that have them.
+
+The picks come from the leave-one-domain-out benchmark itself (``leave_one_domain_out``'s
+``missing``: picks fit on the screening table of the other domains, never on an evaluation cell),
+so the benchmark then values every method's picks on the same questions, which no screening or
+selection step saw. The default learner is the one ranked first there, and the cross-model line
+asks for its picks too, so the stage repeats until nothing is missing (at most ``passes`` times).
+Resumable like the rest of the build: a scored cell is never scored again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from domaintune.errors import ConfigError
+from domaintune.history import strategy_key
+from domaintune.meta._design import Design, Task
+from domaintune.meta.build import _commit, _evaluate, _validation_size, _write_header, read_cells, to_history
+
+
+def missing_picks(design: Design, out: Path, methods: list[str] | None = None, seeds: tuple[int, ...] = (0,)) -> list[tuple[Task, int]]:
+    """(task, strategy index) of every pick the benchmark needs on evaluation questions and lacks."""
+    from domaintune.meta import feature_table, leave_one_domain_out
+
+    history = to_history(design, read_cells(out), source=str(out))
+    if not history.evaluation():
+        return []
+    features = feature_table(history.validated())
+    result = leave_one_domain_out(history, features, methods=methods, seeds=seeds, bootstrap=0)
+    cells = []
+    for entry in result["missing"]:
+        task = design.task(entry["task"])
+        keys = [strategy_key(s) for s in task.strategies]
+        wanted = strategy_key(entry["strategy"])
+        if wanted not in keys:
+            raise ConfigError(f"{entry['task']}: a pick {wanted} is not one of the design's strategies for this task")
+        cells.append((task, keys.index(wanted)))
+    return cells
+
+
+def build_picks(
+    design: Design,
+    out: Path,
+    workers: int = 2,
+    commit: bool = False,
+    methods: list[str] | None = None,
+    passes: int = 3,
+    log: Callable[[str], None] = print,
+) -> int:
+    """Score the missing picks (``missing_picks``) as evaluation cells, appending each to ``out``;
+    returns how many were scored. With ``commit``, the file is committed after each pass."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    if design.evaluation is None or not design.halving:
+        raise ConfigError("build_picks: the design has no evaluation section (or no halving rungs)")
+    header = _write_header(design, out)
+    skip = design.halving[-1].questions
+    scored = 0
+    with ProcessPoolExecutor(workers) if workers else _NoPool() as pool:
+        for number in range(1, passes + 1):
+            cells = missing_picks(design, out, methods)
+            log(f"picks pass {number}: {len(cells)} evaluation cells to score")
+            if not cells:
+                break
+            jobs = [(design, task, index, min(design.evaluation.questions, _validation_size(task) - skip), None, skip) for task, index in cells]
+            evaluated, failed = _evaluate(pool or None, jobs, out, _line, log)
+            scored += evaluated
+            if commit and evaluated:
+                _commit(out, f"meta-dataset: {evaluated} picks scored on evaluation questions (pass {number})")
+                _commit(header, "meta-dataset: environment")
+            if failed:
+                log(f"{failed} pick cell(s) failed; rerun to retry them")
+                break
+    return scored
+
+
+def _line(row: dict[str, Any]) -> str:
+    return f"pick  {row['task'][:60]:60} #{row['index']:<3} {row['value']:.3f} ± {row['stderr']:.3f} ({row['questions']} q, {row['seconds']:4.0f} s)"
+
+
+class _NoPool:
+    """``workers = 0``: evaluate in this process (``_evaluate`` takes a falsy pool to mean that)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
