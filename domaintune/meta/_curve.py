@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import random
+import time
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,9 @@ def knowledge_curve(
     Returns ``sizes``, ``curve`` (one entry per size: ``regret`` and ``ci`` per k, the tasks,
     domains and draws behind it, and how many tasks had fewer training tasks available than
     the size and used all of them: ``capped``), ``families`` (family -> the same entries, by
-    the held-out task's ``task.family_*`` feature), ``on`` and ``note``."""
+    the held-out task's ``task.family_*`` feature), ``on`` and ``note``, and the ``seconds`` it took."""
     _check(learner, draws, ks, sizes)
+    started = time.perf_counter()
     screening = history.validated()
     held_out = [t for t in screening.tasks() if t in features]
     pools = {t: [p for p in screening.without_domain(task_domain(t)).tasks() if p in features] for t in held_out}
@@ -78,6 +80,7 @@ def knowledge_curve(
         "bootstrap": {"replicates": BOOTSTRAP, "over": "domains", "interval": "bias-corrected percentile, 95%"},
         "on": "table",
         "note": ON_TABLE,
+        "seconds": round(time.perf_counter() - started, 1),
     }
 
 

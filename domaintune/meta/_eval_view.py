@@ -28,7 +28,7 @@ def task_model(task: str) -> str:
 
 
 def _summary(
-    etables: dict[str, EvaluationTable], rows: dict[str, dict[str, list[int] | None]], tasks: list[str], bootstrap: int, seed: int
+    etables: dict[str, EvaluationTable], rows: dict[str, dict[str, list[int | None]]], tasks: list[str], bootstrap: int, seed: int
 ) -> dict[str, Any]:
     """Per method and k: regret with its interval over ``tasks``; paired differences of every
     method pair are read from the same draws (``_paired``)."""
@@ -40,7 +40,8 @@ def _summary(
         entry = methods.setdefault(method, {})
         for k, value in per_k.items():
             if value is None:
-                entry[str(k)] = {"regret": None, "missing": sum(rows[method][t] is None for t in tasks)}
+                needed = (lambda r: r) if method == "random" else (lambda r, k=k: r[:k])
+                entry[str(k)] = {"regret": None, "missing": sum(any(i is None for i in needed(rows[method][t])) for t in tasks)}
                 continue
             cell: dict[str, Any] = {"regret": value}
             if bootstrap:

@@ -113,27 +113,31 @@ def wanted_cells(
     return list(missing)
 
 
-def _regret(method: str, rows: list[int], scores: np.ndarray, k: int) -> float:
-    if method == "random":
-        return float(np.mean(1.0 - scores[rows])) if k == 1 else float(1.0 - scores[rows[:k]].max())
-    return float(1.0 - scores[rows[:k]].max())
+def _regret(method: str, rows: list[int | None], scores: np.ndarray, k: int) -> float | None:
+    """Regret after k picks (None when one of the picks it needs is unscored). Random's regret@1 is
+    the mean over its whole draw, so it needs every pick of the draw."""
+    needed = rows if method == "random" else rows[:k]
+    if any(r is None for r in needed):
+        return None
+    if method == "random" and k == 1:
+        return float(np.mean(1.0 - scores[needed]))
+    return float(1.0 - scores[needed[:k]].max())
 
 
 def pick_rows(
     methods: list[str], orders: dict[str, dict[str, np.ndarray]], tables: dict[str, TaskTable], etables: dict[str, EvaluationTable]
-) -> dict[str, dict[str, list[int] | None]]:
-    """method -> task -> the rows of its picks in the task's evaluation table (None: a pick is unscored)."""
-    out: dict[str, dict[str, list[int] | None]] = {}
+) -> dict[str, dict[str, list[int | None]]]:
+    """method -> task -> the rows of its picks in the task's evaluation table (None: that pick is unscored)."""
+    out: dict[str, dict[str, list[int | None]]] = {}
     for method in methods:
         for task, etable in etables.items():
             index = {k: i for i, k in enumerate(etable.keys)}
-            chosen = picks(method, task, orders, tables)
-            out.setdefault(method, {})[task] = [index[k] for k in chosen] if all(k in index for k in chosen) else None
+            out.setdefault(method, {})[task] = [index.get(k) for k in picks(method, task, orders, tables)]
     return out
 
 
 def regrets(
-    etables: dict[str, EvaluationTable], rows: dict[str, dict[str, list[int] | None]], tasks: list[str], rng: np.random.Generator | None = None
+    etables: dict[str, EvaluationTable], rows: dict[str, dict[str, list[int | None]]], tasks: list[str], rng: np.random.Generator | None = None
 ) -> dict[str, dict[int, float | None]]:
     """method -> k -> mean regret over ``tasks`` (a bootstrap draw of their domains and questions
     when ``rng``); None where some task lacks a scored pick."""
@@ -144,8 +148,7 @@ def regrets(
         questions = rng.integers(0, etable.outcomes.shape[1], etable.outcomes.shape[1]) if rng is not None else None
         scores = etable.scores(questions)
         for method, per_task in rows.items():
-            chosen = per_task[task]
             for k in method_ks(method):
-                total = sums[method][k]
-                sums[method][k] = None if chosen is None or total is None else total + _regret(method, chosen, scores, k)
+                total, regret = sums[method][k], _regret(method, per_task[task], scores, k)
+                sums[method][k] = None if total is None or regret is None else total + regret
     return {m: {k: (None if v is None else v / len(drawn)) for k, v in per_k.items()} for m, per_k in sums.items()}

@@ -1,0 +1,120 @@
+"""The meta benchmark on evaluation questions: picks fit on the screening table, valued on
+questions that no screening or selection saw, every task of the held-out domain left out."""
+
+from __future__ import annotations
+
+import pytest
+
+from domaintune.history import History, Record, task_domain, task_name
+from domaintune.meta import REGISTRY, Learner, Proposal, leave_one_domain_out
+
+STRATEGIES = ("plain", "cloze", "chat")
+SCREEN = [f"s{i}" for i in range(20)]
+EVAL = [f"e{i}" for i in range(40)]
+
+
+def _outcomes(rate: float, n: int) -> list[float]:
+    hits = round(rate * n)
+    return [1.0] * hits + [0.0] * (n - hits)
+
+
+def _record(domain, view, model, template, rate, stage="screening"):
+    ids = SCREEN if stage == "screening" else EVAL
+    outcomes = _outcomes(rate, len(ids))
+    return Record(domain=domain, fingerprint="f", view=view, base_model=model, strategy={"template": template}, metric="accuracy",
+                  value=sum(outcomes) / len(outcomes), questions=len(ids), question_ids=ids, outcomes=outcomes, stage=stage)
+
+
+def _history(screen, evaluation, domains=("a", "b", "c", "d"), views=("v1", "v2"), models=("m",)):
+    """Every domain in every view with every model: the screening rates ``screen`` and the evaluation
+    rates ``evaluation`` (template -> rate; None: no evaluation cell)."""
+    records = []
+    for d in domains:
+        for view in views:
+            for model in models:
+                records += [_record(d, view, model, t, screen[t]) for t in STRATEGIES]
+                records += [_record(d, view, model, t, r, "evaluation") for t, r in evaluation.items() if r is not None]
+    return History(records)
+
+
+def _features(history):
+    return {t: {"x": float(ord(task_domain(t)[0])), f"task.family_{t.split('|')[1]}": 1.0, f"task.model_{t.split('|')[2]}": 1.0}
+            for t in history.tasks()}
+
+
+def test_picks_are_valued_on_the_evaluation_questions_not_on_the_table():
+    """plain wins every screening table; on the evaluation questions cloze is better. single-best's
+    first pick (plain) is then valued at its evaluation score, on the table's scale."""
+    history = _history({"plain": 0.9, "cloze": 0.8, "chat": 0.3}, {"plain": 0.6, "cloze": 0.8, "chat": None})
+    result = leave_one_domain_out(history, _features(history), methods=["single-best", "random"], seeds=(0,), bootstrap=50)
+    assert result["on"] == "evaluation" and result["tasks"] == 8 and result["domains"] == 4
+    # floor: the table's worst (chat 0.3); best on evaluation questions: cloze 0.8
+    expected = 1 - (0.6 - 0.3) / (0.8 - 0.3)
+    assert result["methods"]["single-best"]["1"]["regret"] == pytest.approx(expected)
+    assert result["methods"]["single-best"]["3"]["regret"] is None  # chat, its third pick, has no evaluation cell
+    assert result["methods"]["single-best"]["3"]["missing"] == 8
+    wanted = {(m["task"], m["strategy"]["template"]) for m in result["missing"]}
+    assert wanted == {(task, "chat") for task in history.tasks()}
+    assert result["table"]["methods"]["single-best"]["1"]["regret"] == pytest.approx(0.0)  # the table view flatters
+
+
+def test_every_interval_holds_its_estimate_and_the_default_learner_is_ranked_first():
+    history = _history({"plain": 0.9, "cloze": 0.8, "chat": 0.3}, {"plain": 0.6, "cloze": 0.8, "chat": 0.35})
+    result = leave_one_domain_out(history, _features(history), methods=["random", "single-best", "portfolio", "nearest"],
+                                  seeds=(0,), bootstrap=100)
+    cells = [c for m in result["methods"].values() for c in m.values()]
+    cells += [c for group in ("by_family", "by_model") for entry in result[group].values() for m in entry["methods"].values() for c in m.values()]
+    assert cells and all(c["ci_low"] <= c["regret"] <= c["ci_high"] for c in cells)
+    learners = {m: result["methods"][m]["1"]["regret"] for m in ("portfolio", "nearest")}
+    assert result["default_learner"] == min(sorted(learners), key=lambda m: (learners[m], result["methods"][m]["3"]["regret"]))
+    pairs = {(p["baseline"], p["k"]) for p in result["paired"]}
+    assert pairs == {("single-best", 1), ("single-best", 3)}  # TPE not run here: no TPE line
+    for p in result["paired"]:
+        assert p["ci_low"] <= p["difference"] <= p["ci_high"]
+        assert p["verdict"] == ("tie within noise" if p["ci_low"] <= 0 <= p["ci_high"] else p["verdict"])
+    assert set(result["by_family"]) == {"v1", "v2"} and set(result["by_model"]) == {"m"}
+    assert result["by_family"]["v1"]["tasks"] == 4 and result["evaluation"]["questions_per_task"]["median"] == 40
+
+
+class Spy(Learner):
+    """Proposes in key order; records the domains it was fit on for each task it proposed for."""
+
+    calls: list[tuple[str, frozenset[str]]] = []
+
+    def propose(self, task, n, observed=None):
+        Spy.calls.append((task, frozenset(self.history.domains())))
+        return [Proposal(s, "spy") for s in sorted(self.candidates(task, observed), key=str)[:n]]
+
+
+def test_every_task_of_the_held_out_domain_is_left_out(monkeypatch):
+    """A domain asked in two views (or with two models) is two tasks: proposing for one must not
+    learn from the other, or the benchmark would reward memorizing the domain."""
+    monkeypatch.setitem(REGISTRY, "spy", Spy)
+    Spy.calls = []
+    history = _history({"plain": 0.9, "cloze": 0.8, "chat": 0.3}, {"plain": 0.6, "cloze": 0.8, "chat": 0.35}, models=("m", "n"))
+    leave_one_domain_out(history, _features(history), methods=["spy"], seeds=(0,), bootstrap=0)
+    assert len(Spy.calls) >= len(history.tasks())
+    for task, fitted in Spy.calls:
+        assert task_domain(task) not in fitted and fitted == set(history.domains()) - {task_domain(task)}
+
+
+def test_cross_model_fits_on_one_models_tasks_and_scores_the_others():
+    history = _history({"plain": 0.9, "cloze": 0.8, "chat": 0.3}, {"plain": 0.6, "cloze": 0.8, "chat": 0.35}, models=("m", "n"))
+    result = leave_one_domain_out(history, _features(history), methods=["random", "single-best", "portfolio"], seeds=(0,), bootstrap=20)
+    lines = {(c["fit_on"], c["scored_on"]) for c in result["cross_model"]}
+    assert lines == {("m", "m"), ("m", "n"), ("n", "m"), ("n", "n")}
+    assert all(c["tasks"] == 8 and result["default_learner"] in c["methods"] for c in result["cross_model"])
+
+
+def test_task_names_drop_empty_parts_and_name_the_domain_first():
+    assert task_name("law", "definition_to_term", "/models/SmolLM2") == "law|definition_to_term|SmolLM2"
+    assert task_name("law") == "law" and task_name("law", "", "m") == "law||m"
+    assert task_domain("law|definition_to_term|m") == "law" and task_domain("law") == "law"
+
+
+def test_learners_never_fit_on_evaluation_cells():
+    history = _history({"plain": 0.9, "cloze": 0.8, "chat": 0.3}, {"plain": 0.6, "cloze": 0.8, "chat": 0.35})
+    assert len(history.validated()) == 24 and all(r.stage == "screening" for r in history.validated())
+    assert len(history.evaluation()) == 24 and all(r.stage == "evaluation" for r in history.evaluation())
+    learner = REGISTRY["portfolio"](_features(history)).fit(history)
+    assert all(r.stage == "screening" for r in learner.history)
