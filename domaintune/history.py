@@ -149,16 +149,29 @@ class History:
     # portable files ------------------------------------------------------------------------
 
     def to_jsonl(self, path: str | Path) -> Path:
+        """One record per line; gzip-compressed when the name ends in ``.gz`` (byte for byte the
+        same file for the same records: no timestamp in the gzip header)."""
         path = Path(path)
-        path.write_text("".join(r.model_dump_json() + "\n" for r in self.records))
+        text = "".join(r.model_dump_json() + "\n" for r in self.records)
+        if path.suffix == ".gz":
+            import gzip
+
+            path.write_bytes(gzip.compress(text.encode(), compresslevel=9, mtime=0))
+        else:
+            path.write_text(text)
         return path
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> History:
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
+            if path.suffix == ".gz":
+                import gzip
+
+                text = gzip.decompress(path.read_bytes()).decode("utf-8")
+            else:
+                text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, EOFError) as error:
             raise ConfigError(f"history file {path}: cannot read it ({error})") from None
         return cls([parse_record(values, f"{path}: row {number}") for number, values in json_objects(text.splitlines(), str(path))])
 
@@ -192,12 +205,12 @@ class History:
             raise ConfigError(f"history file {path} does not exist (looked at {path.resolve()})")
         if path.suffix == ".parquet":
             return cls.from_parquet(path)
-        if path.suffix in (".jsonl", ".json"):
+        if path.suffix in (".jsonl", ".json") or path.name.endswith(".jsonl.gz"):
             return cls.from_jsonl(path)
-        raise ConfigError(f"{path}: a history file is .jsonl or .parquet")
+        raise ConfigError(f"{path}: a history file is .jsonl, .jsonl.gz or .parquet")
 
 
-SEED_HISTORY = Path(__file__).resolve().parent / "data" / "history" / "seed.jsonl"
+SEED_HISTORY = Path(__file__).resolve().parent / "data" / "history" / "seed.jsonl.gz"
 """The shipped history: the meta-dataset built by ``experiments/02_build_meta_dataset.py``."""
 
 

@@ -1,19 +1,18 @@
-"""Export a finished meta-dataset as a history, and summarize it.
+"""Export a meta-dataset build as a history, and summarize it.
 
-Only domains whose row of the design is complete are exported (the table stays complete,
-so regret is exact). For experiments/meta_design.yaml this writes the shipped seed history,
-domaintune/data/history/seed.jsonl (what `domaintune propose`, `warm_start:` and `domaintune
-meta eval` read), and prints, per domain, the best strategy and how many others are within
-noise of it (also written to docs/results/meta_dataset.md): a paired test on the same questions
-(difference of per-question outcomes, 1.96 standard errors). Another full design (such as
-experiments/meta_design_v2_finetune.yaml) writes experiments/results/<dataset>.history.jsonl
-and docs/results/<dataset>.md: only the shipped design writes the seed history.
+Only tasks whose row of the design is complete are exported (a task: a domain, the view it is
+asked in, the base model). For experiments/meta_design_v3.yaml this writes the shipped seed
+history, domaintune/data/history/seed.jsonl.gz (what `domaintune propose`, `warm_start:`, the
+schedule and `domaintune meta eval` read, gzip-compressed for the wheel): the screening cells
+(each strategy at the highest rung it reached) and the evaluation cells (picks scored on
+questions no screening saw), and its report to docs/results/meta_dataset_v3.md (cells and
+CPU-hours per rung, then `domaintune meta winners`). Another successive-halving design
+(experiments/meta_design_v2.yaml) writes experiments/results/<dataset>.history.jsonl; a full
+design (every strategy on every domain, experiments/meta_design.yaml) also prints, per domain,
+the best strategy and how many others are within noise of it (a paired test on the same
+questions: difference of per-question outcomes, 1.96 standard errors).
 
-A successive-halving design (experiments/meta_design_v2.yaml) keeps each strategy's highest
-rung; its history goes to experiments/results/<dataset>.history.jsonl and its report (cells
-and CPU-hours per rung, then `domaintune meta winners`) to docs/results/<dataset>.md.
-
-    .venv/bin/python experiments/03_export_history.py [--design PATH] [--out PATH]
+    .venv/bin/python experiments/03_export_history.py --design experiments/meta_design_v3.yaml
 """
 
 from __future__ import annotations
@@ -27,23 +26,32 @@ from pathlib import Path
 from domaintune.reports import write_result_page as write_page
 
 HERE = Path(__file__).resolve().parent
+PROJECTIONS = {  # what each halving design was planned against
+    "meta_dataset_v2": "9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`, docs/results/meta_dataset_v2_projection.md)",
+    "meta_dataset_v3": "about 46 CPU-hours to build, 18.7 more already spent on the reused v2 cells "
+                       "(`experiments/05_project_cost_v3.py`, docs/results/meta_dataset_v3_projection.md)",
+}
 
 
 def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out: Path | None, markdown: Path, dataset: str) -> None:
-    """A successive-halving build: each strategy's highest rung as the history, and the report."""
+    """A successive-halving build: each strategy's highest rung (and the evaluation cells) as the
+    history, and the report."""
     from domaintune.meta import winners, winners_markdown
-    from domaintune.meta.build import complete_domains, to_history
+    from domaintune.meta.build import complete_tasks, to_history
+    from domaintune.meta._cells import row_task
 
     out = out or HERE / "results" / f"{dataset}.history.jsonl"
     history = to_history(design, rows, source=f"experiments/02_build_meta_dataset.py ({cells.name})")
     history.to_jsonl(out)
-    domains = complete_domains(design, rows)
-    counted = [r for r in rows if r["domain"] in domains]
+    tasks = [t.key for t in complete_tasks(design, rows)]
+    domains = tasks
+    counted = [r for r in rows if row_task(r) in tasks]
     lines = [f"# Meta-dataset {dataset}", "",
              f"Built by `experiments/02_build_meta_dataset.py --design experiments/{design_path.name}` (successive halving on the "
              f"table, domain by domain; each cell recorded with its rung and fidelity), exported by `experiments/03_export_history.py` "
              f"to `{out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out}`. {len(domains)} of "
-             f"{len(design.domains)} domains complete, {len(design.strategies)} strategies, view {design.view}.", "",
+             f"{len(design.tasks())} tasks complete (a task: a domain, its view, the base model); "
+             f"{len(history.validated())} screening cells and {len(history.evaluation())} evaluation cells exported.", "",
              "| rung | questions per cell (at most) | cells | CPU-hours |", "|---|---|---|---|"]
     for rung, spec in enumerate(design.halving):
         done = [r for r in counted if r.get("rung") == rung]
@@ -52,15 +60,16 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
                      if done else f"| {rung} | {spec.questions} | 0 | 0 |")
     lines += [f"| all | | {len(counted)} | {sum(r['seconds'] for r in counted) / 3600:.2f} |", "",
               "CPU-hours are wall seconds per cell summed, two workers on a 2-vCPU machine (so an upper bound on CPU time). "
-              "Projected before the build: 9.3 CPU-hours for all 22 domains (`experiments/05_project_cost_v2.py`, docs/results/meta_dataset_v2_projection.md).", "",
-              "| domain | cells | most questions per cell | CPU-hours |", "|---|---|---|---|"]
-    for domain in domains:
-        mine = [r for r in counted if r["domain"] == domain]
-        lines.append(f"| {domain} | {len(mine)} | {max(r['questions'] for r in mine)} | {sum(r['seconds'] for r in mine) / 3600:.2f} |")
+              f"Projected before the build: {PROJECTIONS.get(dataset, 'see docs/results')}.", "",
+              "| task | cells | most questions per cell | CPU-hours |", "|---|---|---|---|"]
+    for task in domains:
+        mine = [r for r in counted if row_task(r) == task]
+        label = task.replace("|", "\\|")
+        lines.append(f"| {label} | {len(mine)} | {max(r['questions'] for r in mine)} | {sum(r['seconds'] for r in mine) / 3600:.2f} |")
     lines += ["", "## Which strategy wins where (`domaintune meta winners`)", "", winners_markdown(winners(history))]
     text = "\n".join(lines) + "\n"
     write_page(markdown, text)
-    print(f"{len(history)} records, {len(domains)} complete domains -> {out}\n\n{text}")
+    print(f"{len(history)} records, {len(domains)} complete tasks -> {out}\n\n{text}")
 
 
 def export_full(design, rows: list[dict], cells_path: Path, design_path: Path, out: Path, markdown: Path, title: str) -> None:
@@ -136,8 +145,10 @@ if __name__ == "__main__":
     design = load_design(args.design)
     rows = read_cells(args.cells)
     if design.halving:
-        export_halving(design, rows, args.cells, args.design, args.out, args.markdown, dataset)
+        from domaintune.history import SEED_HISTORY
+
+        shipped = args.design.resolve() == (HERE / "meta_design_v3.yaml").resolve()  # the shipped history's design
+        export_halving(design, rows, args.cells, args.design, args.out or (SEED_HISTORY if shipped else None), args.markdown, dataset)
     else:
-        shipped = args.design.resolve() == (HERE / "meta_design.yaml").resolve()  # only the shipped design writes the seed history
-        out = args.out or (HERE.parent / "domaintune" / "data" / "history" / "seed.jsonl" if shipped else HERE / "results" / f"{dataset}.history.jsonl")
-        export_full(design, rows, args.cells, args.design, out, args.markdown, "The shipped meta-dataset" if shipped else f"Meta-dataset {dataset}")
+        out = args.out or HERE / "results" / f"{dataset}.history.jsonl"
+        export_full(design, rows, args.cells, args.design, out, args.markdown, f"Meta-dataset {dataset}")

@@ -8,6 +8,8 @@ import re
 
 from mlflow.tracking import MlflowClient
 
+from domaintune.config import DEFAULT_LEARNER
+
 from tests.test_cli import domaintune
 
 
@@ -109,12 +111,17 @@ def test_report_of_a_domain_and_of_the_history(warm_replay_sweep, tmp_path):
     assert done.returncode == 0, done.stderr
     history = _one_json_object(done.stdout)
     assert history["kind"] == "history" and len(history["domains"]) == 20 and len(history["lodo"]) == 20
+    assert len(history["tasks"]) == 20 and all(x["task"].startswith(x["domain"] + "|") for x in history["lodo"])
     first = history["lodo"][0]
-    assert first["proposals"] and all(first["domain"] not in p["came_from"] for p in first["proposals"])
+    assert first["proposals"] and all(t.split("|")[0] != first["domain"] for p in first["proposals"] for t in p["came_from"])
     assert 0.0 <= history["mean_regret_at_n"] <= history["mean_regret_at_1"] <= 1.0
+    curve = history["curve"]  # the default learner's knowledge curve: with every other task, it is the table above
+    assert curve["learner"] == DEFAULT_LEARNER and curve["sizes"][-1] == 19
+    assert abs(curve["curve"][-1]["regret"]["1"] - history["mean_regret_at_1"]) < 1e-9
     out = tmp_path / "history.html"
     assert domaintune("report", "--history", "--html", str(out), env=env).returncode == 0
-    assert "Leave one domain out" in _self_contained(out)
+    page = _self_contained(out)
+    assert "Leave one domain out" in page and "Knowledge curve" in page
 
 
 def test_report_errors_are_clean(warm_replay_sweep):

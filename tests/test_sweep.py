@@ -325,3 +325,19 @@ def test_a_metric_the_domain_does_not_report_fails_before_any_run(tmp_path, trac
     with pytest.raises(ConfigError, match="metric: 'f1' is not reported for a multiple_choice domain"):
         run_sweep(_replay_config(tmp_path, tracking_uri, metric="f1"), verbose=0)
     assert not (tmp_path / "mlflow.db").exists() or not MlflowClient(tracking_uri).search_experiments(filter_string="name = 'replay'")
+
+
+def test_a_warm_start_for_a_model_the_history_lacks_leaves_more_to_the_search(tmp_path, tracking_uri):
+    """The shipped history has no task scored with the config's base model: the plan says so and
+    runs half the proposals (the search gets the rest of the budget)."""
+    from domaintune.history import load_history
+    from domaintune.sweep import plan_warm_start
+
+    assert "tiny-unknown-model" not in {r.base_model for r in load_history()}
+    known = _replay_config(tmp_path, tracking_uri, warm_start={"learner": "portfolio", "n": 4}, domain="gcide-astronomy", space="all")
+    unknown = _replay_config(tmp_path, tracking_uri, warm_start={"learner": "portfolio", "n": 4}, domain="gcide-astronomy", space="all",
+                             runner__model="tiny-unknown-model")
+    plan, lacking = (plan_warm_start(c, c.load_domain(), c.search_space()) for c in (known, unknown))
+    assert plan.caveats == [] and len(plan.proposals) > 2
+    assert any("base model tiny-unknown-model" in c for c in lacking.caveats) and 1 <= len(lacking.proposals) <= 2
+    assert lacking.to_dict()["caveats"] == lacking.caveats

@@ -145,12 +145,12 @@ class Design(BaseModel):
         ]
 
     def task(self, which: Task | str) -> Task:
-        """A task, or the first task of a domain name."""
+        """A task, by itself, its key (``domain|view|model``) or the first task of a domain name."""
         if isinstance(which, Task):
             return which
-        found = next((t for t in self.tasks() if t.domain == which), None)
+        found = next((t for t in self.tasks() if which in (t.key, t.domain)), None)
         if found is None:
-            raise ConfigError(f"domain {which!r} is not in the design")
+            raise ConfigError(f"task or domain {which!r} is not in the design")
         return found
 
     def cells(self) -> Iterator[tuple[str, int]]:  # noqa: D102 - the legacy single-view order

@@ -6,6 +6,7 @@ also carries its story and PNG copies of its figures."""
 from __future__ import annotations
 
 from domaintune.reports._domain import domain_html, domain_report, print_domain_report
+from domaintune.reports._curve_figures import knowledge_curve_png
 from domaintune.reports._history import history_html, history_report, print_history_report
 from domaintune.reports._png import history_png, levels_png, pareto_png, sweep_pngs
 from domaintune.reports._story import SweepStory, TrialStory, fmt_ci, tell
@@ -27,6 +28,7 @@ __all__ = [
     # the history
     "history_html",
     "history_report",
+    "knowledge_curve_png",
     "print_history_report",
     # the story of a sweep
     "SweepStory",

@@ -44,7 +44,7 @@ def curve_figure(curve: dict[str, Any]) -> Any:
     return fig
 
 
-def curve_png(curve: dict[str, Any]) -> Any:
+def knowledge_curve_png(curve: dict[str, Any]) -> Any:
     """The same curve as a matplotlib figure (one panel per k)."""
     from domaintune.reports._png import _pyplot
 

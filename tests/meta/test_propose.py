@@ -1,0 +1,60 @@
+"""Proposals for a new domain from the shipped history: the task's family and base model are
+features, and when the history has neither, the proposals say so."""
+
+from __future__ import annotations
+
+import pytest
+
+from domaintune.domains import load_domain
+from domaintune.errors import ConfigError
+from domaintune.history import load_history
+from domaintune.meta import propose
+from domaintune.runners import RunnerSettings
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_history()
+
+
+def test_a_task_the_history_covers_has_no_caveats(shipped):
+    proposals = propose(load_domain("gcide-astronomy").view("definition_to_term"), shipped, "nearest", 3)
+    assert len(proposals) == 3 and all(p.caveats == [] for p in proposals)
+    assert all("nearest tasks" in p.reason for p in proposals)
+
+
+def test_an_absent_family_and_an_absent_model_are_named(shipped):
+    families = {r.view for r in shipped}
+    models = {r.base_model for r in shipped}
+    assert "free_text" not in families or "gemma3-270m" not in models, "the shipped history covers both: pick another case"
+    if "free_text" not in families:
+        proposals = propose(load_domain("foldoc-topic").view("free_text"), shipped, "portfolio", 3)
+        assert proposals and all(any("free_text family" in c for c in p.caveats) for p in proposals)
+        assert all("scoring" not in p.strategy or p.strategy["scoring"] == "mean" for p in proposals) or proposals[0].caveats
+    if "gemma3-270m" not in models:
+        gemma = RunnerSettings(model="gemma3-270m")
+        proposals = propose(load_domain("gcide-astronomy").view("definition_to_term"), shipped, "portfolio", 3, settings=gemma)
+        assert proposals and all(any("base model gemma3-270m" in c for c in p.caveats) for p in proposals)
+
+
+def test_the_domain_itself_is_never_learned_from(shipped):
+    """Proposing for a domain of the history learns from the other domains only: its own results
+    are observed (not proposed again), and their values change nothing."""
+    from domaintune.history import History
+
+    law = load_domain("gcide-law").view("definition_to_term")
+    own = [r for r in shipped.validated() if r.domain == "gcide-law"][:3]
+    assert own, "gcide-law is in the shipped history"
+    rest = shipped.without_domain("gcide-law")
+    honest = propose(law, rest + History(own), "portfolio", 3)
+    flipped = propose(law, rest + History([r.model_copy(update={"value": 1 - r.value}) for r in own]), "portfolio", 3)
+    assert honest and [p.strategy for p in honest] == [p.strategy for p in flipped]
+    from domaintune.history import strategy_key
+
+    assert not {r.strategy_key() for r in own} & {strategy_key(p.strategy) for p in honest}
+
+
+def test_no_other_domain_to_learn_from_is_a_clear_error(shipped):
+    only_law = shipped.where(domain="gcide-law")
+    with pytest.raises(ConfigError, match="no history for other domains"):
+        propose(load_domain("gcide-law").view("definition_to_term"), only_law, "portfolio", 3)
