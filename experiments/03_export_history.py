@@ -59,6 +59,7 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
         lines.append(f"| {rung} | {spec.questions} ({sizes[0]}-{sizes[-1]} scored) | {len(done)} | {sum(r['seconds'] for r in done) / 3600:.2f} |"
                      if done else f"| {rung} | {spec.questions} | 0 | 0 |")
     lines += [f"| all | | {len(counted)} | {sum(r['seconds'] for r in counted) / 3600:.2f} |", "",
+              *_by_family_and_model(history, counted), "",
               "CPU-hours are wall seconds per cell summed, two workers on a 2-vCPU machine (so an upper bound on CPU time). "
               f"Projected before the build: {PROJECTIONS.get(dataset, 'see docs/results')}.", "",
               "| task | cells | most questions per cell | CPU-hours |", "|---|---|---|---|"]
@@ -70,6 +71,26 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
     text = "\n".join(lines) + "\n"
     write_page(markdown, text)
     print(f"{len(history)} records, {len(domains)} complete tasks -> {out}\n\n{text}")
+
+
+def _by_family_and_model(history, counted: list[dict]) -> list[str]:
+    """Tasks, domains, cells, questions per cell and CPU-hours per (family, base model)."""
+    from domaintune.domains import load_domain
+    from domaintune.meta._cells import row_task
+    from domaintune.meta.features import task_family
+
+    family = {t: task_family(load_domain(t.split("|")[0]).view(t.split("|")[1])) for t in history.tasks()}
+    groups: dict[tuple[str, str], list[str]] = {}
+    for task in history.tasks():
+        groups.setdefault((family[task], task.split("|")[2]), []).append(task)
+    lines = ["| family | base model | tasks | domains | cells (screening + evaluation) | questions per cell | CPU-hours |",
+             "|---|---|---|---|---|---|---|"]
+    for (fam, model), tasks in sorted(groups.items()):
+        rows = [r for r in counted if row_task(r) in tasks]
+        sizes = sorted(r["questions"] for r in rows)
+        lines.append(f"| {fam} | {model} | {len(tasks)} | {len({t.split('|')[0] for t in tasks})} | {len(rows)} | "
+                     f"{sizes[0]}-{sizes[-1]} (median {sizes[len(sizes) // 2]}) | {sum(r['seconds'] for r in rows) / 3600:.2f} |")
+    return lines
 
 
 def export_full(design, rows: list[dict], cells_path: Path, design_path: Path, out: Path, markdown: Path, title: str) -> None:

@@ -182,7 +182,7 @@ def test_meta_lodo_benchmark_on_a_small_history(tmp_path):
     seed = load_history()
     small = History([r for r in seed if r.domain in seed.domains()[:5]]).to_jsonl(tmp_path / "small.jsonl")
     out = tmp_path / "lodo.md"
-    printed = run("benchmarks/meta_lodo.py", "--seeds", "1", "--no-ablation", "--history", str(small), "--out", str(out), cwd=tmp_path)
+    printed = run("benchmarks/meta_lodo.py", "--no-ablation", "--history", str(small), "--out", str(out), cwd=tmp_path)
     assert "portfolio" in printed and "portfolio" in out.read_text()
 
 

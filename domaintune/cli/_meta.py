@@ -53,7 +53,7 @@ def propose(
 @guarded
 def meta_eval(
     history: list[str] = typer.Option([], "--history", help=HISTORY_HELP),
-    seeds: int = typer.Option(5, help="Seeds for the random and TPE baselines and the surrogate."),
+    seeds: int = typer.Option(1, min=1, help="Seeds for the TPE baselines and the surrogate (the evaluation view counts the first)."),
     features: str = typer.Option(
         "data,corpus,task", help="Meta-feature groups the learners see: data, corpus, task (family, base model), probe (runs the base "
         "model once per task), embedding."
@@ -67,14 +67,11 @@ def meta_eval(
     """Leave-one-domain-out benchmark (a task is a domain, view and base model; every task of the held-out domain is left
     out) of every learner against random, the single best strategy, cold-start and warm-started TPE and Syne Tune's
     transfer baselines, on evaluation questions that no screening or selection saw where the history has them."""
-    from domaintune.meta import feature_table, leave_one_domain_out, load_history, markdown
+    from domaintune.meta import benchmark, load_history, markdown
 
     groups = tuple(g.strip() for g in features.split(",") if g.strip())
-    records = load_history(list(history))
-    values = feature_table(records.validated(), groups)
-    table = leave_one_domain_out(records, values, seeds=tuple(range(seeds)), bootstrap=bootstrap)
-    table["features"] = list(groups)
-    typer.echo(json.dumps(table, indent=2) if as_json else markdown(table), nl=not as_json)
+    table = benchmark(load_history(list(history)), groups, seeds=tuple(range(seeds)), bootstrap=bootstrap)
+    typer.echo(json.dumps(table, indent=2) if as_json else markdown(table), nl=as_json)  # the Markdown ends its own line
 
 
 @guarded

@@ -10,7 +10,7 @@ from domaintune.tracking import load_history
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
 from domaintune.meta._curve import knowledge_curve
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
-from domaintune.meta._lodo import leave_one_domain_out
+from domaintune.meta._lodo import benchmark, leave_one_domain_out
 from domaintune.meta._lodo_markdown import markdown
 from domaintune.meta._propose import propose
 from domaintune.meta._table import TaskTable, task_tables
@@ -35,6 +35,7 @@ __all__ = [
     "task_tables",
     "feature_table",
     "knowledge_curve",
+    "benchmark",
     "leave_one_domain_out",
     "load_history",
     "markdown",

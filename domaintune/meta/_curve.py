@@ -125,24 +125,25 @@ def _regrets(
     by_domain: dict[str, list[str]] = {}
     for task in held_out:
         by_domain.setdefault(task_domain(task), []).append(task)
-    with _one_thread():
-        for domain, tasks in sorted(by_domain.items()):
-            fits: dict[frozenset[str], Any] = {}
-            for m in sizes:
-                for d in range(draws):
-                    drawn = _draw(pools[tasks[0]], m, seed, d, domain)
+    for domain, tasks in sorted(by_domain.items()):
+        fits: dict[frozenset[str], Any] = {}
+        for m in sizes:
+            for d in range(draws):
+                drawn = _draw(pools[tasks[0]], m, seed, d, domain)
+                with _one_thread():
                     if drawn not in fits:
                         fits[drawn] = _fit(learner, features, History([r for r in screening if r.task in drawn]), seed)
-                    for task in tasks:
-                        order = _order(fits[drawn], task, scores[task])
-                        out[m][task][d] = [1.0 - max(scores[task][key] for key in order[:k]) for k in ks]
+                    orders = {task: _order(fits[drawn], task, scores[task]) for task in tasks}
+                for task, order in orders.items():
+                    out[m][task][d] = [1.0 - max(scores[task][key] for key in order[:k]) for k in ks]
     return out
 
 
 def _one_thread() -> Any:
     """Native thread pools (OpenMP: the surrogate's trees) held to one thread: a curve makes
     hundreds of small fits, and on a shared 2-core machine two spinning threads per fit made
-    one fit 7x slower, not faster."""
+    one fit 7x slower, not faster. Entered around each fit, not once: a limit reaches only the
+    libraries already loaded, and a learner loads its own (scikit-learn) on its first fit."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # scikit-learn brings it; a learner without native threads needs none

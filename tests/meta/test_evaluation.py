@@ -118,3 +118,23 @@ def test_learners_never_fit_on_evaluation_cells():
     assert len(history.evaluation()) == 24 and all(r.stage == "evaluation" for r in history.evaluation())
     learner = REGISTRY["portfolio"](_features(history)).fit(history)
     assert all(r.stage == "screening" for r in learner.history)
+
+
+def test_every_interval_holds_its_estimate_on_the_shipped_history():
+    """On the real shipped history (halving rungs, per-question outcomes, evaluation cells), where a
+    percentile interval alone excluded its estimate 10 times in 60 on the v2 history."""
+    from domaintune.history import load_history
+    from domaintune.meta import feature_table
+    from domaintune.meta._table import task_tables
+
+    shipped = load_history()
+    tables = task_tables(shipped.validated())
+    assert any(t.outcomes is not None and (t.questions < t.questions.max()).any() for t in tables.values())  # nested rungs
+    assert shipped.evaluation()
+    result = leave_one_domain_out(shipped, feature_table(shipped.validated()), methods=["random", "single-best", "portfolio", "nearest"],
+                                  seeds=(0,), bootstrap=200)
+    views = [result, result["table"], *result["by_family"].values(), *result["by_model"].values()]
+    cells = [c for view in views for m in view["methods"].values() for c in m.values() if c.get("regret") is not None]
+    assert len(cells) > 20 and all(c["ci_low"] <= c["regret"] <= c["ci_high"] for c in cells)
+    pairs = [p for view in views for p in view.get("paired", []) if "ci_low" in p]
+    assert all(p["ci_low"] <= p["difference"] <= p["ci_high"] for p in pairs)
