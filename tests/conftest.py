@@ -161,7 +161,9 @@ def warm_replay_sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     folder = tmp_path_factory.mktemp("warm-replay")
     others = folder / "others.jsonl"
-    lines = [line for line in SEED_HISTORY.read_text().splitlines() if line.strip()]
+    import gzip
+
+    lines = [line for line in gzip.decompress(SEED_HISTORY.read_bytes()).decode().splitlines() if line.strip()]
     kept = [line for line in lines if json.loads(line)["domain"] != "gcide-law"]
     assert 0 < len(kept) < len(lines), "the seed history should hold gcide-law and other domains"
     others.write_text("".join(line + "\n" for line in kept))

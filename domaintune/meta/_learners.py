@@ -29,10 +29,12 @@ def _distance(a: dict[str, float], b: dict[str, float], scale: dict[str, float])
 
 
 def _scales(features: dict[str, dict[str, float]], tasks: list[str]) -> dict[str, float]:
+    """Each feature's spread over the tasks, a task without it counted as 0 (as ``_distance`` reads
+    it): a one-hot family or model feature weighs by how rare it is, like any other."""
     keys = sorted({k for t in tasks for k in features.get(t, {})})
     out = {}
     for key in keys:
-        values = [features[t][key] for t in tasks if key in features.get(t, {})]
+        values = [features.get(t, {}).get(key, 0.0) for t in tasks]
         mean = sum(values) / len(values)
         out[key] = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
     return out
@@ -144,7 +146,8 @@ class Surrogate(Learner):
         for record in self.history:
             rows.append(self._row(record.task, record.strategy))
             targets.append(scores[record.task][record.strategy_key()])
-        self.model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, random_state=self.seed).fit(rows, targets)
+        with _one_thread():  # the same trees on any machine, and no spinning threads on a shared one
+            self.model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, random_state=self.seed).fit(rows, targets)
         return self
 
     def propose(self, task: str, n: int, observed: list[Record] | None = None) -> list[Proposal]:
@@ -156,7 +159,8 @@ class Surrogate(Learner):
             # fitted on a history that holds the target's domain: refit without its records (the
             # task's own results come in as ``observed``), so its recorded values cannot leak
             fitted = type(self)(self.features, cost_weight=self.cost_weight, seed=self.seed).fit(self.past(task))
-        predicted = fitted.model.predict([fitted._row(task, s) for s in pool])
+        with _one_thread():
+            predicted = fitted.model.predict([fitted._row(task, s) for s in pool])
         costs = self.mean_costs(exclude=task)
         def utility(i: int) -> float:
             cost = costs.get(strategy_key(pool[i]), 0.0)
@@ -167,3 +171,10 @@ class Surrogate(Learner):
             [Proposal(pool[i], "highest predicted score for this task's meta-features", predicted=float(predicted[i])) for i in order],
             exclude=task,
         )
+
+
+def _one_thread() -> Any:
+    """scikit-learn's native (OpenMP) thread pools held to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
