@@ -55,8 +55,7 @@ if __name__ == "__main__":
                         "shipped history, none for another)")
     args = parser.parse_args()
 
-    from domaintune.meta import benchmark, feature_table, load_history, markdown
-    from domaintune.meta._lodo import SEEDS
+    from domaintune.meta import BENCHMARK_SEEDS, benchmark, feature_table, load_history, markdown
     from domaintune.meta.features import ALL_GROUPS, MODEL_FREE_GROUPS
 
     history = load_history(args.history or None)
@@ -79,7 +78,7 @@ if __name__ == "__main__":
             "view with each group set (data: sizes, lengths, vocabulary; corpus: size, coverage and answer recall of the top "
             "BM25 passages, on train questions; task: family and base model; probe: zero-shot score, perplexity and tokens per "
             "word of the base model; embedding: MiniLM spread and distance to the general-English control). Default: "
-            f"{' + '.join(MODEL_FREE_GROUPS)}.\n\n" + ablation_table(history, everything, SEEDS)
+            f"{' + '.join(MODEL_FREE_GROUPS)}.\n\n" + ablation_table(history, everything, BENCHMARK_SEEDS)
         )
     out = args.out
     marker = "\n## Which meta-features carry signal"

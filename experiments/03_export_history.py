@@ -37,8 +37,7 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
     """A successive-halving build: each strategy's highest rung (and the evaluation cells) as the
     history, and the report."""
     from domaintune.meta import winners, winners_markdown
-    from domaintune.meta.build import complete_tasks, to_history
-    from domaintune.meta._cells import row_task
+    from domaintune.meta.build import complete_tasks, row_task, to_history
 
     out = out or HERE / "results" / f"{dataset}.history.jsonl"
     history = to_history(design, rows, source=f"experiments/02_build_meta_dataset.py ({cells.name})")
@@ -76,7 +75,7 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
 def _by_family_and_model(history, counted: list[dict]) -> list[str]:
     """Tasks, domains, cells, questions per cell and CPU-hours per (family, base model)."""
     from domaintune.domains import load_domain
-    from domaintune.meta._cells import row_task
+    from domaintune.meta.build import row_task
     from domaintune.meta.features import task_family
 
     family = {t: task_family(load_domain(t.split("|")[0]).view(t.split("|")[1])) for t in history.tasks()}

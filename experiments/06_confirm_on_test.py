@@ -26,13 +26,16 @@ HERE = Path(__file__).resolve().parent
 
 def chosen(history, domain: str, level: str) -> dict[str, tuple[dict, float, int]]:
     """On validation: the best strategy with ``level`` and the best without, as (strategy, value, questions)."""
-    from domaintune.meta import domain_tables
+    from domaintune.meta import task_tables
     from domaintune.strategy import Strategy
 
     mine = history.validated().where(domain=domain)
     if not len(mine):
         raise SystemExit(f"{domain}: no validation records in the given histories (domains there: {', '.join(history.domains())})")
-    table = domain_tables(mine)[domain]
+    tables = task_tables(mine)
+    if len(tables) > 1:
+        raise SystemExit(f"{domain}: recorded in {len(tables)} tasks ({', '.join(tables)}); give a history of one")
+    table = next(iter(tables.values()))
     out = {}
     for side, wanted in (("with", True), ("without", False)):
         rows = [i for i, key in enumerate(table.keys) if (level in Strategy.from_json(key).levels()) == wanted]

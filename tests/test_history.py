@@ -61,22 +61,25 @@ def test_a_missing_or_unreadable_history_is_an_error_saying_where_it_looked(tmp_
     (tmp_path / "latin1.jsonl").write_bytes("caf\xe9".encode("latin-1"))
     with pytest.raises(ConfigError, match="latin1.jsonl: cannot read it"):
         load_history([str(tmp_path / "latin1.jsonl")])
-    with pytest.raises(ConfigError, match=r"\.jsonl or \.parquet"):
+    with pytest.raises(ConfigError, match=r"\.jsonl, \.jsonl\.gz or \.parquet"):
         (tmp_path / "h.csv").write_text("x")
         load_history([str(tmp_path / "h.csv")])
 
 
 def test_the_seed_history_keeps_per_question_outcomes_and_ids():
-    seed = History.from_jsonl(SEED_HISTORY)
-    assert len(seed) == 320 and len(seed.domains()) == 20
+    seed = History.load(SEED_HISTORY)
+    assert len(seed.tasks()) >= 20 and len(seed.validated()) >= 20 * 49 and seed.evaluation()
     for record in seed:
-        assert record.questions == len(record.outcomes) == len(record.question_ids) == 40
+        assert record.questions == len(record.outcomes) == len(record.question_ids)
         assert sum(record.outcomes) / record.questions == pytest.approx(record.value)
-    # The same questions for every strategy of a domain: paired comparisons work from the file.
-    by_domain = {}
-    for record in seed:
-        by_domain.setdefault(record.domain, set()).add(tuple(record.question_ids))
-    assert all(len(ids) == 1 for ids in by_domain.values())
+    # Within a task, screening cells score prefixes of one question sample (the rungs nest) and
+    # evaluation cells all score the same questions, none of which a screening cell scored.
+    for task in seed.tasks():
+        screening = [r.question_ids for r in seed.of_task(task) if r.stage == "screening"]
+        longest = max(screening, key=len)
+        assert all(ids == longest[: len(ids)] for ids in screening)
+        evaluation = {tuple(r.question_ids) for r in seed.of_task(task) if r.stage == "evaluation"}
+        assert len(evaluation) <= 1 and not set(longest) & {q for ids in evaluation for q in ids}
 
 
 def test_replayed_trials_do_not_come_back_as_history(store, small_domain):

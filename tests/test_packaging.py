@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from domaintune.history import load_history
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,7 +31,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_the_wheel_holds_the_seed_history_and_every_domain_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "domaintune/data/history/seed.jsonl" in names
+    assert "domaintune/data/history/seed.jsonl.gz" in names
     shipped = {p.relative_to(ROOT).as_posix() for p in (ROOT / "domaintune" / "data").rglob("*") if p.is_file()}
     assert shipped and shipped <= names, f"left out of the wheel: {sorted(shipped - names)[:5]}"
     assert "domaintune/testing/runners.py" in names  # the runner contract ships for third-party runners
@@ -60,12 +62,12 @@ def test_the_installed_wheel_proposes_and_evaluates_learners(installed, tmp_path
     assert len(json.loads(proposed.stdout)) == 2
     table = _installed_cli(installed, "meta", "eval", "--seeds", "1", "--json", cwd=tmp_path)
     assert table.returncode == 0, table.stderr[-3000:]
-    assert json.loads(table.stdout)["domains"] == 20
+    assert json.loads(table.stdout)["tasks"] == len(load_history().tasks())
 
 
 def test_a_missing_seed_history_is_an_error_saying_where_it_looked(installed, tmp_path):
-    seed = installed / "domaintune" / "data" / "history" / "seed.jsonl"
-    moved = seed.with_suffix(".moved")
+    seed = installed / "domaintune" / "data" / "history" / "seed.jsonl.gz"
+    moved = seed.with_name("seed.moved")
     seed.rename(moved)
     try:
         result = _installed_cli(installed, "propose", "--domain", "gcide-astronomy", "--json", cwd=tmp_path)

@@ -76,7 +76,7 @@ def test_a_halving_design_builds_domain_by_domain_and_exports_its_winners(tmp_pa
     records = [json.loads(line) for line in history.read_text().splitlines()]
     assert len(records) == 2 * 3 and sorted(r["questions"] for r in records) == [3, 3, 3, 3, 6, 6]
     text = markdown.read_text()
-    assert "2 of 2 domains complete" in text and "beyond noise" in text and "| all | | 8 |" in text and text in printed
+    assert "2 of 2 tasks complete" in text and "beyond noise" in text and "| all | | 8 |" in text and text in printed
 
 
 def test_confirm_on_test_chooses_on_validation_and_scores_only_the_two_chosen_on_test(tmp_path, tiny_model_dir):

@@ -10,6 +10,7 @@ from domaintune.tracking import load_history
 from domaintune.meta._base import REGISTRY, Learner, Proposal, normalized_scores, register_learner
 from domaintune.meta._curve import knowledge_curve
 from domaintune.meta._learners import GreedyPortfolio, NearestDomains, RandomLearner, Surrogate
+from domaintune.meta._lodo import SEEDS as BENCHMARK_SEEDS
 from domaintune.meta._lodo import benchmark, leave_one_domain_out
 from domaintune.meta._lodo_markdown import markdown
 from domaintune.meta._propose import propose
@@ -18,6 +19,7 @@ from domaintune.meta._winners import winners, winners_markdown
 from domaintune.meta.features import FEATURE_GROUPS, MODEL_FREE_GROUPS, domain_features, feature_table, select_groups
 
 __all__ = [
+    "BENCHMARK_SEEDS",
     "FEATURE_GROUPS",
     "MODEL_FREE_GROUPS",
     "REGISTRY",

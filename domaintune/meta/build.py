@@ -48,6 +48,7 @@ __all__ = [
     "load_design",
     "read_cells",
     "reusable_cells",
+    "row_task",
     "score_strategy",
     "to_history",
 ]
