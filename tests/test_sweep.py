@@ -199,12 +199,13 @@ def _history_best(domain: str, space) -> tuple[dict, float]:
     from domaintune.history import load_history
 
     inside = []
-    for record in load_history().where(domain=domain, view="definition_to_term"):
+    for record in load_history().validated().where(domain=domain, view="definition_to_term"):
         try:
-            space.point(record.parsed_strategy(), "test")
+            point = space.point(record.parsed_strategy(), "test")
         except ConfigError:
             continue
-        inside.append(record)
+        if space.strategy(point).active() == record.strategy:  # the fixed levers too
+            inside.append(record)
     best = max(inside, key=lambda r: r.value)
     return best.strategy, best.value
 
@@ -237,7 +238,7 @@ def test_replay_sweep_records_nested_runs_named_by_strategy_and_picks_the_best(r
 def test_a_budget_that_covers_the_space_finds_the_historys_best(ray_local, tmp_path, tracking_uri):
     from domaintune.sweep import run_sweep
 
-    grid = [{"retrieval": r, "n_shots": n} for r in ("none", "bm25") for n in (0, 3)]
+    grid = [{"scoring": s, "n_shots": n} for s in ("mean", "calibrated") for n in (0, 3)]
     config = _replay_config(tmp_path, tracking_uri, search__points_to_evaluate=grid, search__num_samples=4)
     result = run_sweep(config, verbose=0)
     best, value = _history_best("gcide-law", config.search_space())
@@ -293,7 +294,7 @@ def test_warm_start_evaluates_the_learners_proposals_first_and_tells_earlier_res
     from domaintune.sweep import run_sweep
 
     others = History(load_history().without_domain("gcide-law").records)
-    earlier = Strategy.from_dict({"template": "instruction", "scoring": "calibrated", "retrieval": "bm25", "top_k": 2}).active()
+    earlier = Strategy.from_dict({"template": "instruction", "scoring": "calibrated", "n_shots": 3}).active()
     own = History([Record(domain="gcide-law", domain_version="0", fingerprint="old", view="definition_to_term",
                           strategy=earlier, metric="accuracy", value=0.9, source="an earlier sweep")])
     files = [str(others.to_jsonl(tmp_path / "others.jsonl")), str(own.to_jsonl(tmp_path / "own.jsonl"))]

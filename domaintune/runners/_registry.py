@@ -51,7 +51,8 @@ def _replay(settings: RunnerSettings) -> Runner:
     from domaintune.history import load_history
     from domaintune.runners._replay import ReplayRunner
 
-    return ReplayRunner(load_history(list(settings.history) or None), nearest=settings.nearest, delay=settings.replay_delay)
+    return ReplayRunner(load_history(list(settings.history) or None), nearest=settings.nearest, delay=settings.replay_delay,
+                        model=settings.model)
 
 
 register_runner("lm", _lm, "a real causal LM: prompts, retrieval, training, scoring")

@@ -4,6 +4,8 @@ report tests need no model."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import TYPE_CHECKING
 
 from domaintune.errors import ConfigError
@@ -23,8 +25,13 @@ class ReplayRunner:
     result says which (``replayed`` in its metrics is not set; ``cost`` is the record's).
     """
 
-    def __init__(self, history: History, nearest: bool = False, delay: float = 0.0):
-        self.history = History([r for r in history if r.status == "FINISHED" and r.value is not None])
+    def __init__(self, history: History, nearest: bool = False, delay: float = 0.0, model: str = ""):
+        # screening records only: an evaluation-stage cell scored other questions of the same split
+        self.history = History([r for r in history if r.status == "FINISHED" and r.value is not None and r.stage == "screening"])
+        # a history of several base models answers with the runner's own model's records where it has them
+        name = Path(model).name if model else ""
+        if name and any(r.base_model == name for r in self.history):
+            self.history = History([r for r in self.history if r.base_model in (name, "")])
         self.nearest = nearest
         self.delay = delay  # seconds an evaluation takes, as a model would (crash tests need a trial in flight)
 
