@@ -54,7 +54,7 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("config file is not YAML", "yaml", "name: [unclosed", r"bad\.yaml: not valid YAML"),
     ("config file is a list", "yaml", "- a\n- b\n", r"bad\.yaml: expected a mapping at the top level"),
     ("config file is not UTF-8 (Latin-1)", "yaml", "name: caf\xe9-law\n".encode("latin-1"), r"bad\.yaml: not UTF-8 text \(byte 9: .+\); save the config as UTF-8"),
-    ("every lever fixed", "sweep", {"space": {"retrieval": "none", "n_shots": 0}}, r"space: every lever is fixed"),
+    ("every lever fixed", "sweep", {"space": {"template": "instruction", "n_shots": 0, "scoring": "mean"}}, r"space: every lever is fixed"),
     ("metric the domain does not report", "sweep", {"metric": "f1"}, r"metric: 'f1' is not reported for a multiple_choice domain; use one of accuracy, train_loss"),
     ("unknown domain", "sweep", {"domain": "no-such-domain"}, r"no-such-domain"),
     ("unknown runner kind", "sweep", {"runner": {"kind": "gpt"}}, r"runner\.kind: unknown 'gpt'; known: lm, replay"),

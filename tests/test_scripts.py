@@ -186,6 +186,19 @@ def test_meta_lodo_benchmark_on_a_small_history(tmp_path):
     assert "portfolio" in printed and "portfolio" in out.read_text()
 
 
+def test_knowledge_curve_on_a_small_history(tmp_path):
+    from domaintune.history import History, load_history
+
+    seed = load_history()
+    small = History([r for r in seed if r.domain in seed.domains()[:4]]).to_jsonl(tmp_path / "small.jsonl")
+    out, data = tmp_path / "curve.md", tmp_path / "curve.json"
+    printed = run("benchmarks/knowledge_curve.py", "--draws", "1", "--history", str(small), "--out", str(out), "--json", str(data), cwd=tmp_path)
+    curve = json.loads(data.read_text())
+    assert curve["sizes"] == [1, 2, 3] and [e["tasks"] for e in curve["curve"]] == [4, 4, 4]
+    assert all(e["ci"]["1"][0] <= e["regret"]["1"] <= e["ci"]["1"][1] for e in curve["curve"])
+    assert "Knowledge curve" in printed and "| 3 | 4 |" in out.read_text()
+
+
 # As if ray, mlflow, optuna and gguf were not installed (a bare GPU machine): the path finder misses them.
 BLOCK = """
 import importlib.machinery
