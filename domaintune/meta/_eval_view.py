@@ -128,6 +128,8 @@ def evaluation_view(
     """The benchmark on evaluation questions, with the table view kept under ``table``."""
     screening, evaluation = history.validated(), history.evaluation()
     etables = evaluation_tables(evaluation, tables)
+    if not etables:  # evaluation cells only of tasks without a screening table: nothing to value picks on
+        return {"on": "table", **table}
     scored = [m for m in methods if m == "random" or m in orders]
     rows = pick_rows(scored, orders, tables, etables)
     tasks = sorted(etables)
