@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from domaintune.history import History
+from domaintune.history import History, task_domain
 from domaintune.meta._base import REGISTRY, family_of
 from domaintune.meta._evaluation import EVAL_KS, TPE_K, EvaluationTable, evaluation_tables, method_ks, pick_rows, regrets, verdict, wanted_cells
 from domaintune.meta._orders import method_orders
@@ -47,7 +47,7 @@ def _summary(
             if bootstrap:
                 cell["ci_low"], cell["ci_high"] = bootstrap_interval(np.array([r[method][k] for r in reps]), value)
             entry[str(k)] = cell
-    return {"tasks": len(tasks), "domains": len({t.split("|")[0] for t in tasks}), "methods": methods, "_reps": reps, "_point": point}
+    return {"tasks": len(tasks), "domains": len({task_domain(t) for t in tasks}), "methods": methods, "_reps": reps, "_point": point}
 
 
 def _paired(summary: dict[str, Any], learner: str | None) -> list[dict[str, Any]]:
