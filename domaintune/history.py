@@ -77,9 +77,15 @@ def task_name(domain: str, view: str = "", model: str = "") -> str:
     return "|".join(parts)
 
 
+def task_parts(task: str) -> tuple[str, str, str]:
+    """A task name (``task_name``) read back: its domain, view and model ("" for a part it leaves out)."""
+    domain, view, model = (task.split("|", 2) + ["", ""])[:3]
+    return domain, view, model
+
+
 def task_domain(task: str) -> str:
     """The domain of a task name (``task_name``)."""
-    return task.split("|", 1)[0]
+    return task_parts(task)[0]
 
 
 def parse_record(values: dict[str, Any], where: str) -> Record:

@@ -75,19 +75,20 @@ def export_halving(design, rows: list[dict], cells: Path, design_path: Path, out
 def _by_family_and_model(history, counted: list[dict]) -> list[str]:
     """Tasks, domains, cells, questions per cell and CPU-hours per (family, base model)."""
     from domaintune.domains import load_domain
+    from domaintune.history import task_parts
     from domaintune.meta.build import row_task
     from domaintune.meta.features import task_family
 
-    family = {t: task_family(load_domain(t.split("|")[0]).view(t.split("|")[1])) for t in history.tasks()}
+    parts = {t: task_parts(t) for t in history.tasks()}
     groups: dict[tuple[str, str], list[str]] = {}
-    for task in history.tasks():
-        groups.setdefault((family[task], task.split("|")[2]), []).append(task)
+    for task, (domain, view, model) in parts.items():
+        groups.setdefault((task_family(load_domain(domain).view(view)), model), []).append(task)
     lines = ["| family | base model | tasks | domains | cells (screening + evaluation) | questions per cell | CPU-hours |",
              "|---|---|---|---|---|---|---|"]
     for (fam, model), tasks in sorted(groups.items()):
         rows = [r for r in counted if row_task(r) in tasks]
         sizes = sorted(r["questions"] for r in rows)
-        lines.append(f"| {fam} | {model} | {len(tasks)} | {len({t.split('|')[0] for t in tasks})} | {len(rows)} | "
+        lines.append(f"| {fam} | {model} | {len(tasks)} | {len({parts[t][0] for t in tasks})} | {len(rows)} | "
                      f"{sizes[0]}-{sizes[-1]} (median {sizes[len(sizes) // 2]}) | {sum(r['seconds'] for r in rows) / 3600:.2f} |")
     return lines
 

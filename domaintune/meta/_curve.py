@@ -16,7 +16,6 @@ together), the unit that is independent; the draws and the learner's fit are not
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import random
 import time
@@ -27,6 +26,7 @@ import numpy as np
 from domaintune.errors import ConfigError
 from domaintune.history import History, strategy_key, task_domain
 from domaintune.meta._base import REGISTRY, family_of
+from domaintune.meta._learners import one_thread
 from domaintune.meta._table import task_tables
 from domaintune.stats import bootstrap_interval
 
@@ -130,25 +130,13 @@ def _regrets(
         for m in sizes:
             for d in range(draws):
                 drawn = _draw(pools[tasks[0]], m, seed, d, domain)
-                with _one_thread():
+                with one_thread():
                     if drawn not in fits:
                         fits[drawn] = _fit(learner, features, History([r for r in screening if r.task in drawn]), seed)
                     orders = {task: _order(fits[drawn], task, scores[task]) for task in tasks}
                 for task, order in orders.items():
                     out[m][task][d] = [1.0 - max(scores[task][key] for key in order[:k]) for k in ks]
     return out
-
-
-def _one_thread() -> Any:
-    """Native thread pools (OpenMP: the surrogate's trees) held to one thread: a curve makes
-    hundreds of small fits, and on a shared 2-core machine two spinning threads per fit made
-    one fit 7x slower, not faster. Entered around each fit, not once: a limit reaches only the
-    libraries already loaded, and a learner loads its own (scikit-learn) on its first fit."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # scikit-learn brings it; a learner without native threads needs none
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
 
 
 def _draw(pool: list[str], m: int, seed: int, draw: int, domain: str) -> frozenset[str]:

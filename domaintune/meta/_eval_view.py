@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from domaintune.history import History, task_domain
+from domaintune.history import History, task_domain, task_parts
 from domaintune.meta._base import REGISTRY, family_of
 from domaintune.meta._evaluation import EVAL_KS, TPE_K, EvaluationTable, evaluation_tables, method_ks, pick_rows, regrets, verdict, wanted_cells
 from domaintune.meta._orders import method_orders
@@ -23,8 +23,7 @@ from domaintune.stats import bootstrap_interval
 
 
 def task_model(task: str) -> str:
-    parts = task.split("|")
-    return parts[2] if len(parts) > 2 else ""
+    return task_parts(task)[2]
 
 
 def _summary(

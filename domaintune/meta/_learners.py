@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import random
 from typing import Any
@@ -146,7 +148,7 @@ class Surrogate(Learner):
         for record in self.history:
             rows.append(self._row(record.task, record.strategy))
             targets.append(scores[record.task][record.strategy_key()])
-        with _one_thread():  # the same trees on any machine, and no spinning threads on a shared one
+        with one_thread():  # the same trees on any machine, and no spinning threads on a shared one
             self.model = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.1, random_state=self.seed).fit(rows, targets)
         return self
 
@@ -159,7 +161,7 @@ class Surrogate(Learner):
             # fitted on a history that holds the target's domain: refit without its records (the
             # task's own results come in as ``observed``), so its recorded values cannot leak
             fitted = type(self)(self.features, cost_weight=self.cost_weight, seed=self.seed).fit(self.past(task))
-        with _one_thread():
+        with one_thread():
             predicted = fitted.model.predict([fitted._row(task, s) for s in pool])
         costs = self.mean_costs(exclude=task)
         def utility(i: int) -> float:
@@ -173,8 +175,13 @@ class Surrogate(Learner):
         )
 
 
-def _one_thread() -> Any:
-    """scikit-learn's native (OpenMP) thread pools held to one thread."""
-    from threadpoolctl import threadpool_limits
-
+def one_thread() -> Any:
+    """Native thread pools (OpenMP: the surrogate's trees) held to one thread: the same trees on
+    any machine, and no spinning threads on a shared one (two per fit on a shared 2-core machine
+    made a fit 7x slower). Enter it around each fit, not once: a limit reaches only the libraries
+    already loaded, and a learner loads its own (scikit-learn) on its first fit."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; a learner without native threads needs none
+        return contextlib.nullcontext()
     return threadpool_limits(limits=1)

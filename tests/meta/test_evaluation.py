@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from domaintune.history import History, Record, task_domain, task_name
+from domaintune.history import History, Record, task_domain, task_name, task_parts
 from domaintune.meta import REGISTRY, Learner, Proposal, leave_one_domain_out
 
 STRATEGIES = ("plain", "cloze", "chat")
@@ -38,8 +38,8 @@ def _history(screen, evaluation, domains=("a", "b", "c", "d"), views=("v1", "v2"
 
 
 def _features(history):
-    return {t: {"x": float(ord(task_domain(t)[0])), f"task.family_{t.split('|')[1]}": 1.0, f"task.model_{t.split('|')[2]}": 1.0}
-            for t in history.tasks()}
+    return {t: {"x": float(ord(d[0])), f"task.family_{v}": 1.0, f"task.model_{m}": 1.0}
+            for t, (d, v, m) in ((t, task_parts(t)) for t in history.tasks())}
 
 
 def test_picks_are_valued_on_the_evaluation_questions_not_on_the_table():
@@ -110,6 +110,8 @@ def test_task_names_drop_empty_parts_and_name_the_domain_first():
     assert task_name("law", "definition_to_term", "/models/SmolLM2") == "law|definition_to_term|SmolLM2"
     assert task_name("law") == "law" and task_name("law", "", "m") == "law||m"
     assert task_domain("law|definition_to_term|m") == "law" and task_domain("law") == "law"
+    assert task_parts("law||m") == ("law", "", "m") and task_parts("law") == ("law", "", "")
+    assert task_parts(task_name("law", "definition_to_term", "/models/SmolLM2")) == ("law", "definition_to_term", "SmolLM2")
 
 
 def test_learners_never_fit_on_evaluation_cells():
