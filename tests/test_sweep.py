@@ -306,9 +306,21 @@ def test_warm_start_evaluates_the_learners_proposals_first_and_tells_earlier_res
     )
     domain, space = config.load_domain(), config.search_space()
     plan = plan_warm_start(config, domain, space)
-    proposals = propose(domain, others, "portfolio", 3)
+    # the first 3 of the learner's ranking that the space holds, distinct points, in ranking order
+    from domaintune.errors import ConfigError
+    from domaintune.sweep._warm_start import PROPOSAL_DEPTH
+
+    ranked = [q.strategy for q in propose(domain, others, "portfolio", 3 * PROPOSAL_DEPTH)]
+    holds = set()
+    for strategy in ranked:
+        try:
+            holds.add(json.dumps(space.point(Strategy.from_dict(strategy), "test"), sort_keys=True))
+        except ConfigError:
+            continue
     in_space = [p for _, p in plan.proposals]
-    assert in_space and all(p.strategy in [q.strategy for q in proposals] for p in in_space)
+    order = [ranked.index(p.strategy) for p in in_space]
+    assert in_space and order == sorted(order) and len(in_space) == min(3, len(holds))
+    assert len({json.dumps(point, sort_keys=True) for point, _ in plan.proposals}) == len(in_space)
     assert [(e.value, e.version) for e in plan.earlier] == [(0.9, "0")]
     assert space.strategy(plan.earlier[0].point).active() == earlier
     result = run_sweep(config, verbose=0)

@@ -1,8 +1,9 @@
 """A sweep's warm start: what the search evaluates first and what it is told before it starts.
 
 Three sources, in order: the config's own ``search.points_to_evaluate``; the meta-learner's
-proposals from other domains (evaluated first; half as many when the history has no task of this
-task's family or base model, so more of the budget goes to the search); and this domain's earlier results in the
+proposals from other domains (the first n of its ranking that the sweep's space holds, evaluated
+first; half as many when the history has no task of this task's family or base model, so more of
+the budget goes to the search); and this domain's earlier results in the
 history (any version; told to the search as evaluated points, never run again).
 
 Apart from those, with or without a ``warm_start:`` section: the answers, the finished trials of
@@ -18,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from domaintune.errors import ConfigError
 from domaintune.history import strategy_key
+
+# how deep into the learner's ranking a warm start reads (n x this), to find n proposals that
+# the sweep's space holds
+PROPOSAL_DEPTH = 4
 
 if TYPE_CHECKING:
     from domaintune.meta import Proposal
@@ -66,16 +71,23 @@ def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace, ski
 
     settings = config.warm_start
     history = load_history(settings.history or None, config.tracking.uri, settings.experiment)
-    proposals = propose(domain, history, settings.learner, settings.n, settings=config.runner)
-    if proposals and proposals[0].caveats:
+    # the learner's ranking, deep enough that n of it lie in this sweep's space (a proposal
+    # outside it, e.g. a top_k or learning rate the space does not hold, is passed over)
+    ranked = propose(domain, history, settings.learner, settings.n * PROPOSAL_DEPTH, settings=config.runner)
+    wanted = settings.n
+    if ranked and ranked[0].caveats:
         # the history has no task of this family or base model: trust it less, search more
-        plan.caveats = list(proposals[0].caveats)
-        proposals = proposals[: max(1, settings.n // 2)]
-    for proposal in proposals:
+        plan.caveats = list(ranked[0].caveats)
+        wanted = max(1, settings.n // 2)
+    for proposal in ranked:
+        if len(plan.proposals) == wanted:
+            break
         try:
-            plan.proposals.append((space.point(proposal.parsed_strategy(), "warm_start"), proposal))
+            point = space.point(proposal.parsed_strategy(), "warm_start")
         except ConfigError:
-            continue  # a proposal outside this sweep's space is not evaluated
+            continue
+        if strategy_key(point) not in {strategy_key(p) for p, _ in plan.proposals}:  # two strategies, one point of the space
+            plan.proposals.append((point, proposal))
     if not config.objectives:  # a multi-objective search cannot be told one value
         earlier: dict[str, EarlierResult] = {}
         for record in history:
