@@ -82,11 +82,16 @@ def prefix_cache(model: Any, strategy: Strategy) -> tuple[Any, Any, int]:
 
     peft's forward re-inserts virtual tokens on every call, which a reused cache cannot take;
     so the trained soft prompt is run once through the base model and scoring continues on it.
+    A prefix's keys and values are copied into a cache that keeps every token: peft builds Gemma's
+    with sliding-window layers, which refuse to be cropped back once a packed pass crosses the window.
     """
     from domaintune.runners._scoring import new_cache
 
     if strategy.adapter == "prefix_tuning":
-        return model.get_base_model(), model.get_prompt(batch_size=1), strategy.virtual_tokens
+        cache = new_cache()
+        for index, layer in enumerate(model.get_prompt(batch_size=1).layers):
+            cache.update(layer.keys, layer.values, index)
+        return model.get_base_model(), cache, strategy.virtual_tokens
     if strategy.adapter == "prompt_tuning":
         base = model.get_base_model()
         cache = new_cache()

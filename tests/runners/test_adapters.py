@@ -60,3 +60,36 @@ def test_unknown_module_is_an_error_naming_the_lever(tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     with pytest.raises(ConfigError, match="lora_target_modules: c_attn not found"):
         apply_lora(model, Strategy(adapter="lora", lora_target_modules="c_attn"), 0)
+
+
+def _tiny_gemma3():
+    """A 4-layer randomly initialized Gemma 3 whose sliding window (4 tokens) a short pass crosses."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    config = Gemma3TextConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=4, num_attention_heads=2,
+                              num_key_value_heads=1, head_dim=16, sliding_window=4, max_position_embeddings=128)
+    torch.manual_seed(0)
+    return Gemma3ForCausalLM(config).eval()
+
+
+def test_a_prefix_on_a_sliding_window_model_rolls_back_after_a_pass_longer_than_the_window():
+    """peft gives Gemma's prefix a cache with sliding-window layers, which refuse to crop once a
+    pass crosses the window (the v3 build's prefix-tuning cells on Gemma 3 270M failed so): the
+    scoring cache keeps every token, so it rolls back, and a question scores the same every time."""
+    import torch
+    from peft import PrefixTuningConfig, get_peft_model
+
+    from domaintune.runners._adapters import prefix_cache
+    from domaintune.runners._scoring import crop_to
+
+    peft_model = get_peft_model(_tiny_gemma3(), PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3))
+    strategy = Strategy.from_dict({"template": "instruction", "adapter": "prefix_tuning", "virtual_tokens": 3})
+    base, cache, length = prefix_cache(peft_model, strategy)
+    assert length == 3 and cache.get_seq_length() == 3
+    question = torch.arange(1, 11).unsqueeze(0)  # 10 tokens: more than the window
+    with torch.no_grad():
+        first = base(input_ids=question, past_key_values=cache, use_cache=True).logits
+        crop_to(cache, length)
+        again = base(input_ids=question, past_key_values=cache, use_cache=True).logits
+    assert cache.get_seq_length() == 13 and torch.allclose(first, again)
