@@ -87,17 +87,21 @@ def _cross_model(
     learner: str | None, seeds: tuple[int, ...], bootstrap: int, seed: int, missing: list[tuple[str, str]],
 ) -> list[dict[str, Any]]:
     """For each pair of base models: the learner (and single-best) fit on one model's tasks only and
-    on the scored model's own, scored on the other's evaluation tasks."""
+    on the scored model's own, scored on the other's evaluation tasks. A scored task is held out
+    with its domain, so a line covers the tasks that the fit-on model has another domain for (its
+    ``tasks``); a pair with none is left out."""
     models = sorted({task_model(t) for t in screening.tasks()} - {""})
     if learner is None or len(models) < 2:
         return []
     lines = []
     for scored in models:
-        targets = [t for t in etables if task_model(t) == scored]
-        if not targets:
-            continue
         for fit_on in models:
             train = History([r for r in screening if task_model(r.task) == fit_on])
+            # a scored task is held out with its whole domain: it needs a task of another domain to fit on
+            fit_domains = {task_domain(t) for t in train.tasks()}
+            targets = [t for t in etables if task_model(t) == scored and fit_domains - {task_domain(t)}]
+            if not targets:
+                continue
             orders = method_orders(screening, features, [learner, "single-best"], tables, seeds[:1], EVAL_KS, targets, train)
             rows = pick_rows([learner, "single-best"], orders, tables, {t: etables[t] for t in targets})
             missing += wanted_cells(orders, tables, {t: etables[t] for t in targets}, [learner, "single-best"])

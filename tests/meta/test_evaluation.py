@@ -106,6 +106,17 @@ def test_cross_model_fits_on_one_models_tasks_and_scores_the_others():
     assert all(c["tasks"] == 8 and result["default_learner"] in c["methods"] for c in result["cross_model"])
 
 
+
+def test_a_model_with_one_domain_has_no_line_fit_on_itself():
+    """The second base model's first built task (the v3 build's state after Gemma's first domain):
+    held out with its domain, nothing of that model is left to fit on, so that line is left out and
+    the line fit on the other model scores it."""
+    rates = ({"plain": 0.9, "cloze": 0.8, "chat": 0.3}, {"plain": 0.6, "cloze": 0.8, "chat": 0.35})
+    history = _history(*rates, views=("v1",)) + _history(*rates, domains=("a",), views=("v1",), models=("n",))
+    result = leave_one_domain_out(history, _features(history), methods=["random", "single-best", "portfolio"], seeds=(0,), bootstrap=20)
+    lines = {(c["fit_on"], c["scored_on"]): c["tasks"] for c in result["cross_model"]}
+    assert lines == {("m", "m"): 4, ("m", "n"): 1, ("n", "m"): 3}
+
 def test_task_names_drop_empty_parts_and_name_the_domain_first():
     assert task_name("law", "definition_to_term", "/models/SmolLM2") == "law|definition_to_term|SmolLM2"
     assert task_name("law") == "law" and task_name("law", "", "m") == "law||m"
