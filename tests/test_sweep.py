@@ -308,7 +308,7 @@ def test_warm_start_evaluates_the_learners_proposals_first_and_tells_earlier_res
     plan = plan_warm_start(config, domain, space)
     # the first 3 of the learner's ranking that the space holds, distinct points, in ranking order
     from domaintune.errors import ConfigError
-    from domaintune.sweep._warm_start import PROPOSAL_DEPTH
+    from domaintune.sweep import PROPOSAL_DEPTH
 
     ranked = [q.strategy for q in propose(domain, others, "portfolio", 3 * PROPOSAL_DEPTH)]
     holds = set()

@@ -17,10 +17,11 @@ from domaintune.sweep._recovery import clean_runs
 from domaintune.sweep._results import SweepResult, TrialSummary
 from domaintune.sweep._run import run_sweep
 from domaintune.sweep._trial import OUTCOMES_FILE, WORKER_ENV, trial_outcomes
-from domaintune.sweep._warm_start import EarlierResult, WarmStartPlan, plan_warm_start
+from domaintune.sweep._warm_start import PROPOSAL_DEPTH, EarlierResult, WarmStartPlan, plan_warm_start
 
 __all__ = [
     "OUTCOMES_FILE",
+    "PROPOSAL_DEPTH",
     "WORKER_ENV",
     "EarlierResult",
     "Holder",
