@@ -79,6 +79,7 @@ def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace, ski
         # the history has no task of this family or base model: trust it less, search more
         plan.caveats = list(ranked[0].caveats)
         wanted = max(1, settings.n // 2)
+    taken: set[str] = set()  # two strategies can be one point of the space
     for proposal in ranked:
         if len(plan.proposals) == wanted:
             break
@@ -86,7 +87,8 @@ def plan_warm_start(config: SweepConfig, domain: Domain, space: SearchSpace, ski
             point = space.point(proposal.parsed_strategy(), "warm_start")
         except ConfigError:
             continue
-        if strategy_key(point) not in {strategy_key(p) for p, _ in plan.proposals}:  # two strategies, one point of the space
+        if strategy_key(point) not in taken:
+            taken.add(strategy_key(point))
             plan.proposals.append((point, proposal))
     if not config.objectives:  # a multi-objective search cannot be told one value
         earlier: dict[str, EarlierResult] = {}

@@ -106,7 +106,6 @@ def test_cross_model_fits_on_one_models_tasks_and_scores_the_others():
     assert all(c["tasks"] == 8 and result["default_learner"] in c["methods"] for c in result["cross_model"])
 
 
-
 def test_a_model_with_one_domain_has_no_line_fit_on_itself():
     """The second base model's first built task (the v3 build's state after Gemma's first domain):
     held out with its domain, nothing of that model is left to fit on, so that line is left out and
@@ -116,6 +115,7 @@ def test_a_model_with_one_domain_has_no_line_fit_on_itself():
     result = leave_one_domain_out(history, _features(history), methods=["random", "single-best", "portfolio"], seeds=(0,), bootstrap=20)
     lines = {(c["fit_on"], c["scored_on"]): c["tasks"] for c in result["cross_model"]}
     assert lines == {("m", "m"): 4, ("m", "n"): 1, ("n", "m"): 3}
+
 
 def test_task_names_drop_empty_parts_and_name_the_domain_first():
     assert task_name("law", "definition_to_term", "/models/SmolLM2") == "law|definition_to_term|SmolLM2"
