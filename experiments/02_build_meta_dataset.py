@@ -10,7 +10,8 @@ by the kill is left out). With --commit, the file is committed each time a task 
 --reuse, an earlier build's cells of this design are copied in first. A cell's seconds are
 wall time: do not pause a build (SIGSTOP) while it runs, or drop the cells that spanned the
 pause. With --picks, every method's picks are then scored on the evaluation questions (what
-`domaintune meta eval` compares the methods on). Run it in the background:
+`domaintune meta eval` compares the methods on); with --picks --exact-random, every strategy of
+each task's table is, so that `random` is exact there. Run it in the background:
 
     nohup .venv/bin/python experiments/02_build_meta_dataset.py --design experiments/meta_design_v3.yaml \
         --reuse experiments/results/meta_dataset_v2.jsonl --commit --picks > build.log 2>&1 &
@@ -36,7 +37,11 @@ if __name__ == "__main__":
     parser.add_argument("--reuse", type=Path, nargs="*", default=[], help="earlier cells files: their cells of this design are copied in, not run again")
     parser.add_argument("--picks", action="store_true", help="after the table: score every method's picks (k <= 3; TPE's within 10) "
                         "on the evaluation questions (domaintune.meta.picks)")
+    parser.add_argument("--exact-random", action="store_true", help="with --picks: then score every other strategy of each "
+                        "task's table there too, so that random is exact, not a seeded draw (about as many cells again)")
     args = parser.parse_args()
+    if args.exact_random and not args.picks:
+        parser.error("--exact-random is a part of the --picks stage: give both")
 
     import json
 
@@ -55,4 +60,5 @@ if __name__ == "__main__":
     if args.picks:
         from domaintune.meta.picks import build_picks
 
-        build_picks(design, out, workers=args.workers, commit=args.commit, log=lambda line: print(line, flush=True))
+        build_picks(design, out, workers=args.workers, commit=args.commit, log=lambda line: print(line, flush=True),
+                    exact_random=args.exact_random)

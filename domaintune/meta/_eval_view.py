@@ -16,7 +16,9 @@ import numpy as np
 
 from domaintune.history import History, task_domain, task_parts
 from domaintune.meta._base import REGISTRY, family_of
-from domaintune.meta._evaluation import EVAL_KS, TPE_K, EvaluationTable, evaluation_tables, method_ks, pick_rows, regrets, verdict, wanted_cells
+from domaintune.meta._evaluation import (
+    EVAL_KS, RANDOM_PICKS, TPE_K, EvaluationTable, evaluation_tables, is_exact, method_ks, pick_rows, regrets, verdict, wanted_cells,
+)
 from domaintune.meta._orders import method_orders
 from domaintune.meta._table import TaskTable
 from domaintune.stats import bootstrap_interval
@@ -146,6 +148,7 @@ def evaluation_view(
     cross = _cross_model(screening, features, tables, etables, learner, seeds, bootstrap, bootstrap_seed, missing)
     strategies = {r.strategy_key(): r.strategy for r in screening}
     questions = sorted(e.outcomes.shape[1] for e in etables.values())
+    exact = sum(is_exact(tables[t], etables[t]) for t in tasks)
     return {
         "on": "evaluation",
         "tasks": len(tables),
@@ -161,6 +164,8 @@ def evaluation_view(
             "tasks": len(tasks), "domains": summary["domains"],
             "questions_per_task": {"min": questions[0], "median": questions[len(questions) // 2], "max": questions[-1]},
             "ks": {m: list(method_ks(m)) for m in scored},
+            # random is exact on a task whose evaluation questions score its whole table, a seeded draw elsewhere
+            "random": {"exact_tasks": exact, "drawn_tasks": len(tasks) - exact, "draw": RANDOM_PICKS},
         },
         **{k: v for k, v in _public(summary, learner).items() if k not in ("tasks", "domains")},
         "by_family": by_family,

@@ -12,11 +12,14 @@ on the task's evaluation questions among every strategy scored there (the finali
 picks: the oracle among them), ``floor`` the task's worst value on its screening table (a fixed
 scale: the worst strategy is screened out early and never rescored).
 
-``random`` is one seeded draw of ``RANDOM_PICKS`` strategies per task, scored like any method's
-picks: regret@1 is the mean over the draw (an unbiased estimate of the expectation), regret@3 the
-best of it. It is sampled, not exact (the table view's is exact); resampling tasks carries its
-sampling noise into the interval. A seeded method (TPE, the surrogate) counts its first seed's
-order.
+``random`` picks k strategies uniformly at random; its regret@k is the expectation over the
+k-subsets of its rows. On a task whose evaluation questions score every strategy of its table,
+the rows are all of them and the figure is exact. Elsewhere they are one seeded draw of
+``RANDOM_PICKS`` strategies, scored like any method's picks: a uniform k-subset of a uniform draw
+is a uniform k-subset of the table, so the figure is an unbiased estimate (regret@1 the draw's
+mean, regret@3 its best), sampled, and resampling tasks carries that noise into the interval.
+The meta-dataset build's ``--exact-random`` stage scores the rest (``unscored_strategies``). A
+seeded method (TPE, the surrogate) counts its first seed's order.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from domaintune.errors import ConfigError
 from domaintune.history import History
 from domaintune.meta._regret import draw_tasks
 from domaintune.meta._table import TaskTable
+from domaintune.stats import max_of_random_picks
 
 EVAL_KS = (1, 3)  # every method's picks within k <= 3 are scored on the evaluation questions
 TPE_K = 10  # and cold-start TPE's within 10: the learner at k = 1 against TPE at k = 10
@@ -87,16 +91,32 @@ def method_ks(method: str) -> tuple[int, ...]:
     return (*EVAL_KS, TPE_K) if method == "tpe" else EVAL_KS
 
 
-def random_picks(task: str, table: TaskTable) -> list[str]:
-    """The random method's draw on a task: ``RANDOM_PICKS`` distinct strategies, seeded by the task."""
+def is_exact(table: TaskTable, etable: EvaluationTable) -> bool:
+    """Whether the evaluation questions score every strategy of the task's table (random is exact there)."""
+    return set(table.keys) <= set(etable.keys)
+
+
+def random_picks(task: str, table: TaskTable, etable: EvaluationTable | None = None) -> list[str]:
+    """The random method's rows on a task: every strategy of its table where the evaluation
+    questions score them all, else a seeded draw of ``RANDOM_PICKS`` distinct strategies."""
+    if etable is not None and is_exact(table, etable):
+        return sorted(table.keys)
     return random.Random(f"evaluation:{task}").sample(sorted(table.keys), min(RANDOM_PICKS, len(table.keys)))
 
 
-def picks(method: str, task: str, orders: dict[str, dict[str, np.ndarray]], tables: dict[str, TaskTable]) -> list[str]:
+def picks(
+    method: str, task: str, orders: dict[str, dict[str, np.ndarray]], tables: dict[str, TaskTable], etable: EvaluationTable | None = None
+) -> list[str]:
     """A method's picks on a task that the evaluation questions value: its first max(k) (first seed)."""
     if method == "random":
-        return random_picks(task, tables[task])
+        return random_picks(task, tables[task], etable)
     return [tables[task].keys[i] for i in orders[method][task][0][: max(method_ks(method))]]
+
+
+def unscored_strategies(tables: dict[str, TaskTable], etables: dict[str, EvaluationTable]) -> list[tuple[str, str]]:
+    """(task, strategy key) of every strategy on a task's table that its evaluation questions have
+    not scored: what an exact ``random`` needs, task by task."""
+    return [(task, key) for task, etable in etables.items() for key in sorted(set(tables[task].keys) - set(etable.keys))]
 
 
 def wanted_cells(
@@ -107,20 +127,24 @@ def wanted_cells(
     for task, etable in etables.items():
         have = set(etable.keys)
         for method in methods:
-            for key in picks(method, task, orders, tables):
+            for key in picks(method, task, orders, tables, etable):
                 if key not in have:
                     missing[(task, key)] = None
     return list(missing)
 
 
 def _regret(method: str, rows: list[int | None], scores: np.ndarray, k: int) -> float | None:
-    """Regret after k picks (None when one of the picks it needs is unscored). Random's regret@1 is
-    the mean over its whole draw, so it needs every pick of the draw."""
+    """Regret after k picks (None when one of the picks it needs is unscored). Random's is the
+    expectation over the k-subsets of its rows, so it needs all of them: with three drawn rows,
+    regret@1 is their mean and regret@3 their best."""
     needed = rows if method == "random" else rows[:k]
     if any(r is None for r in needed):
         return None
     if method == "random" and k == 1:
         return float(np.mean(1.0 - scores[needed]))
+    if method == "random" and k < len(needed):
+        ascending = np.sort(scores[needed], kind="stable")
+        return float(np.asarray(max_of_random_picks(len(needed), k)) @ (1.0 - ascending))
     return float(1.0 - scores[needed[:k]].max())
 
 
@@ -132,7 +156,7 @@ def pick_rows(
     for method in methods:
         for task, etable in etables.items():
             index = {k: i for i, k in enumerate(etable.keys)}
-            out.setdefault(method, {})[task] = [index.get(k) for k in picks(method, task, orders, tables)]
+            out.setdefault(method, {})[task] = [index.get(k) for k in picks(method, task, orders, tables, etable)]
     return out
 
 

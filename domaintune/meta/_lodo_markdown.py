@@ -63,6 +63,17 @@ def _pair_rows(pairs: list[dict[str, Any]]) -> list[list[str]]:
              f"[{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]" if "ci_low" in p else "n/a", p.get("verdict", "")] for p in pairs]
 
 
+def _random_note(evaluation: dict[str, Any]) -> str:
+    random = evaluation.get("random") or {"exact_tasks": 0, "drawn_tasks": evaluation["tasks"], "draw": 3}
+    if not random["drawn_tasks"]:
+        return "`random` is exact: the expectation over random picks of every strategy, all scored on these questions."
+    drawn = (f"`random` is one seeded draw of {random['draw']} per task (regret@1 its mean, regret@3 its best): "
+             "an unbiased estimate, not the exact expectation")
+    if random["exact_tasks"]:
+        drawn += f", on {random['drawn_tasks']} tasks; exact on the {random['exact_tasks']} whose questions score every strategy"
+    return drawn + "."
+
+
 def _evaluation_markdown(table: dict[str, Any]) -> str:
     e = table["evaluation"]
     q = e["questions_per_task"]
@@ -73,8 +84,8 @@ def _evaluation_markdown(table: dict[str, Any]) -> str:
         f"Each method's picks, fit on the screening tables of the other domains, are valued on {e['tasks']} tasks' "
         f"evaluation questions ({q['min']}-{q['max']} per task, median {q['median']}), which no screening or selection saw: "
         "normalized regret (0 = the best strategy scored there, 1 = the task's worst on its table) with its 95% interval "
-        f"({boot.get('replicates', 0)} bootstrap replicates over domains and questions). `random` is one seeded draw of 3 "
-        "per task (regret@1 its mean, regret@3 its best); cold `tpe` is also valued at 10.",
+        f"({boot.get('replicates', 0)} bootstrap replicates over domains and questions). {_random_note(e)} "
+        "Cold `tpe` is also valued at 10.",
         "",
         f"Default learner (lowest regret@1 here): **{table['default_learner']}**." if table["default_learner"]
         else "Default learner: none yet (no learner has all its picks scored).",

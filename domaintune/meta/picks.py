@@ -6,7 +6,10 @@ The picks come from the leave-one-domain-out benchmark itself (``leave_one_domai
 so the benchmark then values every method's picks on the same questions, which no screening or
 selection step saw. The default learner is the one ranked first there, and the cross-model line
 asks for its picks too, so the stage repeats until nothing is missing (at most ``passes`` times).
-Resumable like the rest of the build: a scored cell is never scored again.
+With ``exact_random``, every other strategy of each task's table is then scored there too, task
+by task, so that ``random`` is the exact expectation rather than a seeded draw (about as many
+cells again as the picks and finalists). Resumable like the rest of the build: a scored cell is
+never scored again.
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ from typing import Any
 from domaintune.errors import ConfigError
 from domaintune.history import strategy_key
 from domaintune.meta._design import Design, Task
+from domaintune.meta._evaluation import evaluation_tables, unscored_strategies
+from domaintune.meta._table import task_tables
 from domaintune.meta.build import _commit, _evaluate, _validation_size, _write_header, read_cells, to_history
 
 
-def missing_picks(design: Design, out: Path, methods: list[str] | None = None, seeds: tuple[int, ...] = (0,)) -> list[tuple[Task, int]]:
-    """(task, strategy index) of every pick the benchmark needs on evaluation questions and lacks."""
+def missing_picks(
+    design: Design, out: Path, methods: list[str] | None = None, seeds: tuple[int, ...] = (0,), exact_random: bool = False
+) -> list[tuple[Task, int]]:
+    """(task, strategy index) of every pick the benchmark needs on evaluation questions and lacks;
+    with ``exact_random``, then every other strategy of those tasks' tables that they lack."""
     from domaintune.meta import feature_table, leave_one_domain_out
 
     history = to_history(design, read_cells(out), source=str(out))
@@ -30,14 +38,17 @@ def missing_picks(design: Design, out: Path, methods: list[str] | None = None, s
         return []
     features = feature_table(history.validated())
     result = leave_one_domain_out(history, features, methods=methods, seeds=seeds, bootstrap=0)
+    wanted = [(entry["task"], strategy_key(entry["strategy"])) for entry in result["missing"]]
+    if exact_random:
+        tables = task_tables(history.validated())
+        wanted += unscored_strategies(tables, evaluation_tables(history.evaluation(), tables))
     cells = []
-    for entry in result["missing"]:
-        task = design.task(entry["task"])
+    for name, key in dict.fromkeys(wanted):
+        task = design.task(name)
         keys = [strategy_key(s) for s in task.strategies]
-        wanted = strategy_key(entry["strategy"])
-        if wanted not in keys:
-            raise ConfigError(f"{entry['task']}: a pick {wanted} is not one of the design's strategies for this task")
-        cells.append((task, keys.index(wanted)))
+        if key not in keys:
+            raise ConfigError(f"{name}: a pick {key} is not one of the design's strategies for this task")
+        cells.append((task, keys.index(key)))
     return cells
 
 
@@ -49,6 +60,7 @@ def build_picks(
     methods: list[str] | None = None,
     passes: int = 3,
     log: Callable[[str], None] = print,
+    exact_random: bool = False,
 ) -> int:
     """Score the missing picks (``missing_picks``) as evaluation cells, appending each to ``out``;
     returns how many were scored. With ``commit``, the file is committed after each pass."""
@@ -61,7 +73,7 @@ def build_picks(
     scored = 0
     with ProcessPoolExecutor(workers) if workers else _NoPool() as pool:
         for number in range(1, passes + 1):
-            cells = missing_picks(design, out, methods)
+            cells = missing_picks(design, out, methods, exact_random=exact_random)
             log(f"picks pass {number}: {len(cells)} evaluation cells to score")
             if not cells:
                 break

@@ -76,6 +76,48 @@ def test_every_interval_holds_its_estimate_and_the_default_learner_is_ranked_fir
     assert result["by_family"]["v1"]["tasks"] == 4 and result["evaluation"]["questions_per_task"]["median"] == 40
 
 
+def _four_strategy_history(evaluation):
+    """Four strategies on every task's table; ``evaluation``: template -> evaluation rate (None: unscored)."""
+    screen = {"plain": 0.9, "cloze": 0.8, "chat": 0.3, "instruction": 0.7}
+    records = []
+    for d in ("a", "b", "c", "d"):
+        records += [_record(d, "v1", "m", t, r) for t, r in screen.items()]
+        records += [_record(d, "v1", "m", t, r, "evaluation") for t, r in evaluation.items() if r is not None]
+    return History(records)
+
+
+def test_random_is_exact_where_the_evaluation_questions_score_every_strategy():
+    """Every strategy scored: random's regret@k is the expectation over all k-subsets of the four,
+    checked here by enumerating them."""
+    from itertools import combinations
+
+    rates = {"plain": 0.6, "cloze": 0.8, "chat": 0.35, "instruction": 0.5}
+    history = _four_strategy_history(rates)
+    result = leave_one_domain_out(history, _features(history), methods=["random", "single-best"], seeds=(0,), bootstrap=50)
+    regret = [1 - (rate - 0.3) / (0.8 - 0.3) for rate in rates.values()]  # floor: chat's 0.3 on the table
+    for k in (1, 3):
+        subsets = list(combinations(regret, k))
+        assert result["methods"]["random"][str(k)]["regret"] == pytest.approx(sum(min(s) for s in subsets) / len(subsets))
+    assert result["evaluation"]["random"] == {"exact_tasks": 4, "drawn_tasks": 0, "draw": 3}
+    assert result["missing"] == []
+
+
+def test_random_is_a_seeded_draw_where_a_strategy_is_unscored_and_the_exact_stage_asks_for_the_rest():
+    from domaintune.meta._evaluation import RANDOM_PICKS, evaluation_tables, random_picks, unscored_strategies
+    from domaintune.meta._table import task_tables
+
+    history = _four_strategy_history({"plain": 0.6, "cloze": 0.8, "chat": 0.35, "instruction": None})
+    result = leave_one_domain_out(history, _features(history), methods=["random"], seeds=(0,), bootstrap=0)
+    assert result["evaluation"]["random"] == {"exact_tasks": 0, "drawn_tasks": 4, "draw": RANDOM_PICKS}
+    tables = task_tables(history.validated())
+    drawn = {t: random_picks(t, tables[t]) for t in tables}
+    assert all(len(keys) == RANDOM_PICKS for keys in drawn.values())
+    wanted = {(m["task"], m["strategy"]["template"]) for m in result["missing"]}
+    assert wanted == {(t, "instruction") for t, keys in drawn.items() if any("instruction" in k for k in keys)}
+    unscored = unscored_strategies(tables, evaluation_tables(history.evaluation(), tables))
+    assert [(t, "instruction" in k) for t, k in unscored] == [(t, True) for t in sorted(tables)]
+
+
 class Spy(Learner):
     """Proposes in key order; records the domains it was fit on for each task it proposed for."""
 
