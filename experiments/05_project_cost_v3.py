@@ -11,9 +11,12 @@ asked without options) over multiple choice, Gemma over
 SmolLM2 per case, Gemma's training over SmolLM2's. Per task the halving plan gives the cells:
 every strategy at the first rung, the survivors at the next (their cost: the task's mean), the
 finalists plus ``--picks`` more strategies on the evaluation questions; cells an earlier build
-holds (``--reuse``) cost nothing more. Prints CPU-hours per group and in all.
+holds (``--reuse``) cost nothing more. Prints CPU-hours per group and in all. With
+``--calibrate``, also what an exact ``random`` adds (every strategy of a task's table scored on
+its evaluation questions, the build's ``--picks --exact-random``): on the tasks built, from each
+unscored strategy's own first-rung cell; on the rest, projected and calibrated.
 
-    .venv/bin/python experiments/05_project_cost_v3.py [--workers 2] [--picks 6]
+    .venv/bin/python experiments/05_project_cost_v3.py [--workers 2] [--picks 6] [--calibrate CELLS]
 """
 
 from __future__ import annotations
@@ -76,8 +79,29 @@ def cell_cost(strategy: dict, task, factors: dict[str, float], base: dict[str, t
     return per_q, train + other
 
 
-def project(design, base, factors, reused: set[tuple[str, int, object]], picks: int, tasks=None) -> dict[str, float]:
-    """CPU seconds per group label (view, model) for the cells still to build (of ``tasks``: all by default)."""
+def exact_random_seconds(rows: list[dict], tasks: set[str]) -> tuple[int, int, float]:
+    """(tasks, cells, CPU seconds) that scoring every unscored strategy on the evaluation questions
+    of the complete ``tasks`` that have them would take: each strategy's first-rung cell, its scoring scaled to
+    the task's evaluation questions, its training and the rest of the cell as they were."""
+    evaluated: dict[str, set[int]] = {}
+    size: dict[str, int] = {}
+    for r in rows:
+        if r.get("stage") == "evaluation" and r["task"] in tasks:
+            evaluated.setdefault(r["task"], set()).add(r["index"])
+            size[r["task"]] = r["questions"]
+    cells, seconds = 0, 0.0
+    for r in rows:
+        if r.get("rung") == 0 and r["task"] in evaluated and r["index"] not in evaluated[r["task"]]:
+            cost = r["cost"]
+            other = max(0.0, r["seconds"] - cost["eval_seconds"] - cost["train_seconds"])
+            seconds += cost["eval_seconds"] * size[r["task"]] / r["questions"] + cost["train_seconds"] + other
+            cells += 1
+    return len(evaluated), cells, seconds
+
+
+def project(design, base, factors, reused: set[tuple[str, int, object]], picks: int, tasks=None, exact_random: bool = False) -> dict[str, float]:
+    """CPU seconds per group label (view, model) for the cells still to build (of ``tasks``: all by
+    default); with ``exact_random``, every strategy is scored on the evaluation questions."""
     from domaintune.meta.build import asked_view
     from domaintune.domains import load_domain
 
@@ -98,7 +122,7 @@ def project(design, base, factors, reused: set[tuple[str, int, object]], picks: 
         if design.evaluation:
             left = min(design.evaluation.questions, size - design.halving[-1].questions)
             if left >= design.evaluation.min_questions:
-                total += (kept + picks) * (mean_q * left + mean_fixed)
+                total += (len(costs) if exact_random else kept + picks) * (mean_q * left + mean_fixed)
         label = f"{asked_view(task.domain, task.view)} / {task.model}"
         seconds[label] = seconds.get(label, 0.0) + total
     return seconds
@@ -143,3 +167,12 @@ if __name__ == "__main__":
             ratio = measured / projected
             print(f"calibrated on the {len(done)} task(s) built so far ({measured / 3600:.2f} CPU-hours measured, {projected / 3600:.2f} projected): "
                   f"x{ratio:.2f} -> {total * ratio:.1f} CPU-hours to build ({total * ratio / args.workers:.1f} h wall on {args.workers} workers)")
+            everything = read_cells(args.calibrate)  # reused cells included: a reused task is built too
+            complete = {t.key for t in complete_tasks(design, everything)}
+            n_tasks, cells, spent_exact = exact_random_seconds(everything, complete)
+            left = [t for t in tasks if t.key not in complete]
+            extra = (sum(project(design, base, factors, reused, args.picks, left, exact_random=True).values())
+                     - sum(project(design, base, factors, reused, args.picks, left).values())) * ratio
+            print(f"exact random: +{spent_exact / 3600:.1f} CPU-hours for {cells} strategies unscored on the evaluation questions of "
+                  f"the {n_tasks} tasks that have them (from each one's first-rung cell); +{extra / 3600:.1f} CPU-hours (calibrated) "
+                  f"on the {len(left)} tasks left")

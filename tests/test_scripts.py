@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -261,9 +262,12 @@ def test_throughput_benchmark_and_cost_projection_at_their_smallest(tmp_path, ti
     assert "CPU-hours" in printed
 
 
-def test_the_v3_cost_projection_prints_cpu_hours_per_group(tmp_path):
-    printed = run("experiments/05_project_cost_v3.py", "--workers", "2", cwd=tmp_path)
+def test_the_v3_cost_projection_prints_cpu_hours_per_group_and_what_an_exact_random_adds(tmp_path):
+    cells = ROOT / "experiments" / "results" / "meta_dataset_v3.jsonl"
+    printed = run("experiments/05_project_cost_v3.py", "--workers", "2", "--calibrate", str(cells), cwd=tmp_path)
     assert "56 tasks" in printed and "free_text / gemma3-270m" in printed and "CPU-hours" in printed
+    exact = re.search(r"exact random: \+([\d.]+) CPU-hours for (\d+) strategies .* \+([\d.]+) CPU-hours \(calibrated\) on the (\d+) tasks left", printed)
+    assert exact and float(exact[1]) > 0 and int(exact[2]) > 0 and float(exact[3]) > 0, printed
 
 
 def test_every_script_is_covered_here():
