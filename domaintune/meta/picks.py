@@ -26,6 +26,9 @@ from domaintune.meta._table import task_tables
 from domaintune.meta.build import _commit, _evaluate, _validation_size, _write_header, read_cells, to_history
 
 
+COMMIT_EVERY = 24  # cells per commit in a pass (with 2 workers, about 10 to 20 minutes)
+
+
 def missing_picks(
     design: Design, out: Path, methods: list[str] | None = None, seeds: tuple[int, ...] = (0,), exact_random: bool = False
 ) -> list[tuple[Task, int]]:
@@ -63,7 +66,8 @@ def build_picks(
     exact_random: bool = False,
 ) -> int:
     """Score the missing picks (``missing_picks``) as evaluation cells, appending each to ``out``;
-    returns how many were scored. With ``commit``, the file is committed after each pass."""
+    returns how many were scored. With ``commit``, the file is committed every ``COMMIT_EVERY``
+    cells of a pass and at its end."""
     from concurrent.futures import ProcessPoolExecutor
 
     if design.evaluation is None or not design.halving:
@@ -78,11 +82,15 @@ def build_picks(
             if not cells:
                 break
             jobs = [(design, task, index, min(design.evaluation.questions, _validation_size(task) - skip), None, skip) for task, index in cells]
-            evaluated, failed = _evaluate(pool or None, jobs, out, _line, log)
+            evaluated = failed = 0
+            for start in range(0, len(jobs), COMMIT_EVERY):  # an exact-random pass runs for hours: commit as it goes
+                done, bad = _evaluate(pool or None, jobs[start:start + COMMIT_EVERY], out, _line, log)
+                evaluated, failed = evaluated + done, failed + bad
+                if commit and done:
+                    _commit(out, f"meta-dataset: {done} picks scored on evaluation questions (pass {number}, "
+                            f"{min(start + COMMIT_EVERY, len(jobs))} of {len(jobs)})")
+                    _commit(header, "meta-dataset: environment")
             scored += evaluated
-            if commit and evaluated:
-                _commit(out, f"meta-dataset: {evaluated} picks scored on evaluation questions (pass {number})")
-                _commit(header, "meta-dataset: environment")
             if failed:
                 log(f"{failed} pick cell(s) failed; rerun to retry them")
                 break

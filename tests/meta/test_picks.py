@@ -6,10 +6,19 @@ from __future__ import annotations
 from domaintune.meta.build import Design, read_cells, to_history
 
 
-def test_the_exact_random_stage_scores_every_strategy_on_the_evaluation_questions_and_resumes(tmp_path, tiny_model_dir):
-    from domaintune.meta import feature_table, leave_one_domain_out
+def test_the_exact_random_stage_scores_every_strategy_on_the_evaluation_questions_and_resumes(tmp_path, tiny_model_dir, monkeypatch):
+    import subprocess
+
+    from domaintune.meta import feature_table, leave_one_domain_out, picks
     from domaintune.meta.build import build_halving, evaluation_cells
     from domaintune.meta.picks import build_picks, missing_picks
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
 
     strategies = [{"template": "plain"}, {"template": "instruction", "scoring": "calibrated"}, {"template": "cloze"}, {"template": "chat"},
                   {"template": "instruction"}]
@@ -27,7 +36,12 @@ def test_the_exact_random_stage_scores_every_strategy_on_the_evaluation_question
     assert len(exact) == 2 * 4 and exact[: len(picks_only)] == picks_only and len(picks_only) < len(exact)
 
     lines: list[str] = []
-    scored = build_picks(design, out, workers=0, methods=["single-best"], log=lines.append, exact_random=True)
+    monkeypatch.setattr(picks, "COMMIT_EVERY", 4)
+    scored = build_picks(design, out, workers=0, methods=["single-best"], commit=True, log=lines.append, exact_random=True)
+    commits = [line for line in git("log", "--reverse", "--format=%s").splitlines() if "environment" not in line]
+    assert commits == [  # each chunk of a long pass is committed as it finishes
+        f"meta-dataset: {min(4, len(exact) - start)} picks scored on evaluation questions (pass 1, {min(start + 4, len(exact))} of {len(exact)})"
+        for start in range(0, len(exact), 4)]
     cells = evaluation_cells(read_cells(out))
     assert set(cells) == {(task.key, i) for task in design.tasks() for i in range(len(strategies))}
     assert scored == len(cells) - len(finalists) and any("picks pass 1" in line for line in lines)
