@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domaintune.meta._evaluation import RANDOM_PICKS
 from domaintune.meta._markdown import markdown_table
 
 
@@ -64,7 +65,7 @@ def _pair_rows(pairs: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def _random_note(evaluation: dict[str, Any]) -> str:
-    random = evaluation.get("random") or {"exact_tasks": 0, "drawn_tasks": evaluation["tasks"], "draw": 3}
+    random = evaluation.get("random") or {"exact_tasks": 0, "drawn_tasks": evaluation["tasks"], "draw": RANDOM_PICKS}
     if not random["drawn_tasks"]:
         return "`random` is exact: the expectation over random picks of every strategy, all scored on these questions."
     drawn = (f"`random` is one seeded draw of {random['draw']} per task (regret@1 its mean, regret@3 its best): "
