@@ -29,15 +29,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def cell_seconds(row: dict) -> tuple[float, float, float]:
+    """A cell's wall seconds split: (scoring, training, the rest)."""
+    cost = row["cost"]
+    return cost["eval_seconds"], cost["train_seconds"], max(0.0, row["seconds"] - cost["eval_seconds"] - cost["train_seconds"])
+
+
 def base_costs(v2_rows: list[dict]) -> dict[str, tuple[float, float, float]]:
     """strategy key -> (scoring s/question, training s, other s per cell), from the v2 cells."""
     from domaintune.history import strategy_key
 
     samples: dict[str, list[tuple[float, float, float]]] = {}
     for r in v2_rows:
-        cost = r["cost"]
-        other = max(0.0, r["seconds"] - cost["eval_seconds"] - cost["train_seconds"])
-        samples.setdefault(strategy_key(r["strategy"]), []).append((cost["eval_seconds"] / r["questions"], cost["train_seconds"], other))
+        scoring, train, other = cell_seconds(r)
+        samples.setdefault(strategy_key(r["strategy"]), []).append((scoring / r["questions"], train, other))
     return {k: tuple(statistics.mean(v[i] for v in vals) for i in range(3)) for k, vals in samples.items()}  # type: ignore[misc]
 
 
@@ -92,9 +97,8 @@ def exact_random_seconds(rows: list[dict], tasks: set[str]) -> tuple[int, int, f
     cells, seconds = 0, 0.0
     for r in rows:
         if r.get("rung") == 0 and r["task"] in evaluated and r["index"] not in evaluated[r["task"]]:
-            cost = r["cost"]
-            other = max(0.0, r["seconds"] - cost["eval_seconds"] - cost["train_seconds"])
-            seconds += cost["eval_seconds"] * size[r["task"]] / r["questions"] + cost["train_seconds"] + other
+            scoring, train, other = cell_seconds(r)
+            seconds += scoring * size[r["task"]] / r["questions"] + train + other
             cells += 1
     return len(evaluated), cells, seconds
 
