@@ -56,8 +56,9 @@ def final_cells(design: Design, rows: list[dict[str, Any]]) -> dict[tuple[str, i
 
 
 def evaluation_cells(rows: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(task key, strategy index) -> its cell on the task's evaluation questions."""
-    return {(row_task(r), r["index"]): r for r in rows if not is_table_cell(r)}
+    """(task key, strategy index) -> its cell on the task's evaluation questions, in key order
+    (the order the cells finished in, which the workers decide, does not reach an export)."""
+    return dict(sorted({(row_task(r), r["index"]): r for r in rows if not is_table_cell(r)}.items()))
 
 
 def _question_ids(row: dict[str, Any], seed: int) -> list[str] | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from domaintune.errors import ConfigError, json_objects
+from domaintune.lm import DEFAULT_MODEL
 from domaintune.meta._cells import (
     EVALUATION,
     complete_domains,
@@ -111,7 +112,10 @@ def evaluate_cell(
     return row
 
 
-def _run_cell(args: tuple[Design, Task, int, int | None, int | None, int]) -> dict[str, Any]:
+Job = tuple[Design, Task, int, int | None, int | None, int]  # a cell to score: task, strategy index, questions, rung, skipped questions
+
+
+def _run_cell(args: Job) -> dict[str, Any]:
     """One cell in a worker; a cell that fails comes back as its error (the build goes on, and a
     rerun tries it again), never as a row."""
     design, task, index, questions, rung, skip = args
@@ -121,12 +125,18 @@ def _run_cell(args: tuple[Design, Task, int, int | None, int | None, int]) -> di
         return {"error": f"{type(error).__name__}: {error}", "label": task.label, "index": index, "rung": rung}
 
 
-def _evaluate(pool: Any, jobs: list[tuple[Design, Task, int, int | None, int | None, int]], out: Path, on_row: Callable[[dict[str, Any]], str], log: Callable[[str], None]) -> tuple[int, int]:
+def _evaluate(pool: Any, jobs: list[Job], out: Path, on_row: Callable[[dict[str, Any]], str], log: Callable[[str], None]) -> tuple[int, int]:
     """Evaluate ``jobs`` (in ``pool``, or here when it is None), appending each finished cell to
     ``out`` as it comes and logging it (``on_row`` gives the line) or its failure; returns
     (evaluated, failed)."""
+    from concurrent.futures import as_completed
+
     evaluated = failed = 0
-    for row in pool.map(_run_cell, jobs) if pool else map(_run_cell, jobs):
+    if pool:  # dearest first, each cell kept as soon as it finishes (a killed build loses only the running ones)
+        rows = (future.result() for future in as_completed([pool.submit(_run_cell, job) for job in longest_first(jobs, read_cells(out))]))
+    else:
+        rows = map(_run_cell, jobs)
+    for row in rows:
         if "error" in row:
             failed += 1
             rung = f" rung {row['rung']}" if row["rung"] is not None else ""
@@ -137,6 +147,37 @@ def _evaluate(pool: Any, jobs: list[tuple[Design, Task, int, int | None, int | N
         evaluated += 1
         log(on_row(row))
     return evaluated, failed
+
+
+def longest_first(jobs: list[Job], rows: list[dict[str, Any]]) -> list[Job]:
+    """``jobs`` ordered by their expected seconds, dearest first, so that a stage does not wait on
+    one dear cell that started last while the other workers idle (a fine-tuning cell that selects
+    its data by difficulty runs 5 to 10 times as long as the rest). A cell's seconds are priced
+    from the cells recorded so far: the same task and strategy at another rung, else the same
+    strategy on the same model (in the same view, else in any), else on any model (training and
+    overhead as they were, scoring scaled to the job's questions); a strategy never recorded
+    counts as free. Only the order changes: every cell is seeded by itself, so what it scores does
+    not depend on it."""
+    from domaintune.history import strategy_key
+
+    samples: dict[tuple[str, ...], list[tuple[float, float]]] = {}
+    for row in rows:
+        scoring = row.get("cost", {}).get("eval_seconds", 0.0)
+        sample = (row.get("seconds", 0.0) - scoring, scoring / max(1, row["questions"]))
+        key, model = strategy_key(row["strategy"]), row.get("model") or DEFAULT_MODEL
+        for where in ((row_task(row), str(row["index"])), (model, row["view"], key), (model, key), (key,)):
+            samples.setdefault(where, []).append(sample)
+
+    def seconds(job: Job) -> float:
+        design, task, index, questions, _, _ = job
+        key = strategy_key(task.strategies[index])
+        for where in ((task.key, str(index)), (task.model, task.view, key), (task.model, key), (key,)):
+            if where in samples:
+                fixed, per_question = (sum(v) / len(samples[where]) for v in zip(*samples[where]))
+                return fixed + per_question * (questions or design.questions)
+        return 0.0
+
+    return sorted(jobs, key=seconds, reverse=True)
 
 
 def _task_done(task: Task, evaluated: int, failed: int, commit: bool, out: Path, header: Path, what: str, log: Callable[[str], None]) -> None:

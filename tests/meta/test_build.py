@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from domaintune.errors import ConfigError, DomainError
-from domaintune.meta.build import Design, build, complete_domains, evaluate_cell, load_design, read_cells, to_history
+from domaintune.meta.build import Design, build, complete_domains, evaluate_cell, load_design, longest_first, read_cells, to_history
 from domaintune.strategy import Strategy
 
 SHIPPED = Path(__file__).resolve().parents[2] / "experiments" / "meta_design.yaml"
@@ -44,6 +44,24 @@ def _row(domain: str, index: int, design: Design, accuracy: float = 0.5) -> dict
     return {"domain": domain, "view": design.view, "fingerprint": "f" + domain, "index": index, "strategy": design.strategies[index],
             "questions": design.questions, "accuracy": accuracy, "stderr": 0.1, "steps": 0, "cost": {"eval_seconds": 1.0},
             "model": "smollm2-135m-instruct", "outcomes": [1, 0]}
+
+
+def test_dear_cells_are_submitted_first_priced_from_the_cells_recorded_so_far():
+    design = Design(domains=["a", "b"], strategies=[{"template": t} for t in ("plain", "cloze", "instruction", "qa")], questions=10)
+    a, b = design.tasks()
+
+    def cell(domain: str, index: int, seconds: float, scoring: float) -> dict:
+        return {**_row(domain, index, design), "seconds": seconds, "cost": {"eval_seconds": scoring}}
+
+    # b #2 has its own cell (390 s + 1 s a question); b #0 and #1 are priced from a's cells of the
+    # same strategies (5 + 0.5 and 50 + 5 s a question); a #3 was never recorded (free).
+    rows = [cell("a", 0, 10.0, 5.0), cell("a", 1, 100.0, 50.0), cell("b", 2, 400.0, 10.0)]
+    jobs = [(design, a, 3, 20, 1, 0)] + [(design, b, i, 20, 1, 0) for i in range(3)]
+    assert [(task.domain, index) for _, task, index, *_ in longest_first(jobs, rows)] == [("b", 2), ("b", 1), ("b", 0), ("a", 3)]
+    # Scoring scales with the job's questions: at 200 questions b #1 (1,050 s) outranks b #2 (590 s).
+    jobs = [(design, b, i, 200, None, 160) for i in (2, 1)]
+    assert [index for _, _, index, *_ in longest_first(jobs, rows)] == [1, 2]
+    assert longest_first([], rows) == []
 
 
 def test_only_complete_domains_are_exported():
