@@ -1,4 +1,5 @@
-"""Which of a build's cells count, and the cells as history records (what the meta-learners fit on).
+"""Which of a build's cells count, what one costs, and the cells as history records (what the
+meta-learners fit on).
 
 A cell is one strategy scored on one task (domain, view, base model). Table cells carry the
 ``rung`` they were screened at; evaluation cells (``stage: evaluation``) were scored on the
@@ -10,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from domaintune.lm import DEFAULT_MODEL
 from domaintune.meta._design import Design, Task, cell_value, halving_plan, row_task
 
 EVALUATION = "evaluation"  # a cell's ``stage`` when it was scored on the evaluation questions
+Job = tuple[Design, Task, int, int | None, int | None, int]  # a cell to score: task, strategy index, questions, rung, skipped questions
 
 
 def is_table_cell(row: dict[str, Any]) -> bool:
@@ -130,3 +133,34 @@ def reusable_cells(design: Design, source: list[dict[str, Any]], have: list[dict
             recorded.add((task.key, row["index"], rung, None))
             found.append({**row, "task": task.key, "reused_from": origin})
     return found
+
+
+def longest_first(jobs: list[Job], rows: list[dict[str, Any]]) -> list[Job]:
+    """``jobs`` ordered by their expected seconds, dearest first, so that a stage does not wait on
+    one dear cell that started last while the other workers idle (a fine-tuning cell that selects
+    its data by difficulty runs 5 to 10 times as long as the rest). A cell's seconds are priced
+    from the cells recorded so far: the same task and strategy at another rung, else the same
+    strategy on the same model (in the same view, else in any), else on any model (training and
+    overhead as they were, scoring scaled to the job's questions); a strategy never recorded
+    counts as free. Only the order changes: every cell is seeded by itself, so what it scores does
+    not depend on it."""
+    from domaintune.history import strategy_key
+
+    samples: dict[tuple[str, ...], list[tuple[float, float]]] = {}
+    for row in rows:
+        scoring = row.get("cost", {}).get("eval_seconds", 0.0)
+        sample = (row.get("seconds", 0.0) - scoring, scoring / max(1, row["questions"]))
+        key, model = strategy_key(row["strategy"]), row.get("model") or DEFAULT_MODEL
+        for where in ((row_task(row), str(row["index"])), (model, row["view"], key), (model, key), (key,)):
+            samples.setdefault(where, []).append(sample)
+
+    def seconds(job: Job) -> float:
+        design, task, index, questions, _, _ = job
+        key = strategy_key(task.strategies[index])
+        for where in ((task.key, str(index)), (task.model, task.view, key), (task.model, key), (key,)):
+            if where in samples:
+                fixed, per_question = (sum(v) / len(samples[where]) for v in zip(*samples[where]))
+                return fixed + per_question * (questions or design.questions)
+        return 0.0
+
+    return sorted(jobs, key=seconds, reverse=True)

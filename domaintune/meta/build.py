@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from domaintune.errors import ConfigError, json_objects
-from domaintune.lm import DEFAULT_MODEL
 from domaintune.meta._cells import (
     EVALUATION,
+    Job,
     complete_domains,
     complete_tasks,
     evaluation_cells,
     final_cells,
     is_table_cell,
+    longest_first,
     reusable_cells,
     to_history,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "final_cells",
     "halving_plan",
     "load_design",
+    "longest_first",
     "read_cells",
     "reusable_cells",
     "row_task",
@@ -112,9 +114,6 @@ def evaluate_cell(
     return row
 
 
-Job = tuple[Design, Task, int, int | None, int | None, int]  # a cell to score: task, strategy index, questions, rung, skipped questions
-
-
 def _run_cell(args: Job) -> dict[str, Any]:
     """One cell in a worker; a cell that fails comes back as its error (the build goes on, and a
     rerun tries it again), never as a row."""
@@ -147,37 +146,6 @@ def _evaluate(pool: Any, jobs: list[Job], out: Path, on_row: Callable[[dict[str,
         evaluated += 1
         log(on_row(row))
     return evaluated, failed
-
-
-def longest_first(jobs: list[Job], rows: list[dict[str, Any]]) -> list[Job]:
-    """``jobs`` ordered by their expected seconds, dearest first, so that a stage does not wait on
-    one dear cell that started last while the other workers idle (a fine-tuning cell that selects
-    its data by difficulty runs 5 to 10 times as long as the rest). A cell's seconds are priced
-    from the cells recorded so far: the same task and strategy at another rung, else the same
-    strategy on the same model (in the same view, else in any), else on any model (training and
-    overhead as they were, scoring scaled to the job's questions); a strategy never recorded
-    counts as free. Only the order changes: every cell is seeded by itself, so what it scores does
-    not depend on it."""
-    from domaintune.history import strategy_key
-
-    samples: dict[tuple[str, ...], list[tuple[float, float]]] = {}
-    for row in rows:
-        scoring = row.get("cost", {}).get("eval_seconds", 0.0)
-        sample = (row.get("seconds", 0.0) - scoring, scoring / max(1, row["questions"]))
-        key, model = strategy_key(row["strategy"]), row.get("model") or DEFAULT_MODEL
-        for where in ((row_task(row), str(row["index"])), (model, row["view"], key), (model, key), (key,)):
-            samples.setdefault(where, []).append(sample)
-
-    def seconds(job: Job) -> float:
-        design, task, index, questions, _, _ = job
-        key = strategy_key(task.strategies[index])
-        for where in ((task.key, str(index)), (task.model, task.view, key), (task.model, key), (key,)):
-            if where in samples:
-                fixed, per_question = (sum(v) / len(samples[where]) for v in zip(*samples[where]))
-                return fixed + per_question * (questions or design.questions)
-        return 0.0
-
-    return sorted(jobs, key=seconds, reverse=True)
 
 
 def _task_done(task: Task, evaluated: int, failed: int, commit: bool, out: Path, header: Path, what: str, log: Callable[[str], None]) -> None:
