@@ -36,7 +36,7 @@ demo: install  ## a warm-started sweep on a domain the history has not seen (loc
 	$(BIN)/domaintune model prepare
 	$(BIN)/domaintune sweep experiments/demo.yaml
 
-test: install  ## the suite without the heavy whole-system checks (467 tests, 8 min on 2 idle cores)
+test: install  ## the suite without the heavy whole-system checks (468 tests, 8 min on 2 idle cores)
 	$(BIN)/python -m pytest -m "not heavy" $(PYTEST_ARGS)
 
 test-heavy: install  ## the 29 heavy whole-system checks (real model, browser, servers on SQLite and PostgreSQL, cluster, rebuilds, scale and crash benchmarks at their smallest; 14 min)
