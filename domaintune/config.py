@@ -54,7 +54,7 @@ class SearchSettings(_Section):
 
 # The learner `domaintune meta eval` ranks first on the shipped history's evaluation questions (lowest
 # regret@1, then @3): benchmarks/results/meta_eval.json's ``default_learner``, which a test holds it to.
-DEFAULT_LEARNER = "surrogate"
+DEFAULT_LEARNER = "nearest"
 
 
 class WarmStart(_Section):

@@ -38,19 +38,23 @@ def test_an_absent_family_and_an_absent_model_are_named(shipped):
 
 
 def test_a_covered_family_and_model_have_no_caveat(shipped):
-    """What the shipped history covers gets no caveat (the free-text family once it is shipped)."""
+    """What the shipped history covers gets no caveat (the free-text family once it is shipped). The
+    domain's own tasks are left out, as for a new domain: with every strategy of its table observed,
+    a learner may have nothing left to propose."""
     domain, view = ("foldoc-topic", "free_text") if "free_text" in {r.view for r in shipped} else ("gcide-astronomy", "definition_to_term")
-    proposals = propose(load_domain(domain).view(view), shipped, "portfolio", 3)
+    proposals = propose(load_domain(domain).view(view), shipped.without_domain(domain), "portfolio", 3)
     assert proposals and not any(c for p in proposals for c in p.caveats if "family" in c or "base model" in c)
 
 
 def test_the_domain_itself_is_never_learned_from(shipped):
     """Proposing for a domain of the history learns from the other domains only: its own results
-    are observed (not proposed again), and their values change nothing."""
-    from domaintune.history import History
+    (those of the same task: view and base model) are observed (not proposed again), and their
+    values change nothing."""
+    from domaintune.history import History, task_name
 
     law = load_domain("gcide-law").view("definition_to_term")
-    own = [r for r in shipped.validated() if r.domain == "gcide-law"][:3]
+    task = task_name("gcide-law", "definition_to_term", RunnerSettings().model)
+    own = [r for r in shipped.validated() if r.task == task][:3]
     assert own, "gcide-law is in the shipped history"
     rest = shipped.without_domain("gcide-law")
     honest = propose(law, rest + History(own), "portfolio", 3)
